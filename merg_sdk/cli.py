@@ -1,0 +1,106 @@
+"""`merg`: serve, make Curve keys, run the demo, run the benchmark."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from merg_sdk.protocol.constants import DEFAULT_HOST, DEFAULT_PORT
+
+app = typer.Typer(help="MERG SDK: an empathetic avatar engine.", no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="TCP port for the ROUTER socket.")] = DEFAULT_PORT,
+    host: Annotated[
+        str, typer.Option(help="Address to bind (loopback by default).")
+    ] = DEFAULT_HOST,
+    insecure: Annotated[
+        bool, typer.Option(help="Allow a non-loopback bind without CurveZMQ keys.")
+    ] = False,
+    server_key: Annotated[
+        Path | None, typer.Option(help="Server secret key file from `merg keys` (CurveZMQ).")
+    ] = None,
+    allow_clients: Annotated[
+        Path | None, typer.Option(help="Folder of allowed client public keys (*.key).")
+    ] = None,
+    idle_timeout: Annotated[
+        float, typer.Option(help="Seconds before a silent client is gone.")
+    ] = 60.0,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the server until Ctrl-C."""
+    from pydantic import ValidationError
+
+    from merg_sdk.server import Limits, MergServer, ServerConfig
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = ServerConfig(
+            host=host,
+            port=port,
+            insecure=insecure,
+            server_secret_key=server_key,
+            allowed_clients=allow_clients,
+            limits=Limits(idle_timeout_s=idle_timeout),
+        )
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            console.print(f"[red]error:[/red] {error['msg']}")
+        raise typer.Exit(2) from None
+    with console.status("loading the voice and warming up"):
+        server = MergServer(config)
+    try:
+        asyncio.run(server.serve_forever())
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@app.command()
+def keys(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the key files into.")],
+    name: Annotated[str, typer.Option(help="Base name of the key files.")] = "server",
+) -> None:
+    """Make a CurveZMQ key pair: NAME.key (public, share it) and NAME.key_secret (keep it)."""
+    from merg_sdk.server.security import make_key_pair
+
+    public, secret = make_key_pair(directory, name)
+    console.print(f"public key: {public}\nsecret key: {secret}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the WAV and CSV files.")] = Path(
+        "merg-demo-output"
+    ),
+    rate: Annotated[int, typer.Option(help="Session sample rate in Hz.")] = 22050,
+    fps: Annotated[int, typer.Option(help="Face frames per second.")] = 60,
+) -> None:
+    """Start a server, have the avatar say a few lines, write each line's audio and face."""
+    from merg_sdk.demo import run_demo
+
+    run_demo(out, sample_rate=rate, fps=fps, console=console)
+
+
+@app.command()
+def bench(
+    runs: Annotated[int, typer.Option(help="Say turns timed for latency.")] = 20,
+    sessions: Annotated[int, typer.Option(help="Concurrent sessions for the load test.")] = 16,
+) -> None:
+    """Print latency, real-time factors and concurrency figures for this machine."""
+    from merg_sdk.bench import run_bench
+
+    run_bench(runs=runs, concurrent_sessions=sessions, console=console)
+
+
+if __name__ == "__main__":
+    app()

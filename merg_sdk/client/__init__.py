@@ -1,0 +1,31 @@
+"""The Python SDK for MERG servers: blocking (`MergClient`) and asyncio (`AsyncMergClient`)."""
+
+from merg_sdk.client.aio import AsyncMergClient, AsyncSession, AsyncTurn
+from merg_sdk.client.events import (
+    AudioChunk,
+    FaceFrames,
+    MergError,
+    ReplyText,
+    TurnEnded,
+    TurnEvent,
+    TurnResult,
+    TurnStarted,
+)
+from merg_sdk.client.sync import MergClient, MergSession, MergTurn
+
+__all__ = [
+    "AsyncMergClient",
+    "AsyncSession",
+    "AsyncTurn",
+    "AudioChunk",
+    "FaceFrames",
+    "MergClient",
+    "MergError",
+    "MergSession",
+    "MergTurn",
+    "ReplyText",
+    "TurnEnded",
+    "TurnEvent",
+    "TurnResult",
+    "TurnStarted",
+]

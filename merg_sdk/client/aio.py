@@ -1,0 +1,290 @@
+"""The asyncio Python SDK: connect, open sessions, say lines, stream turns as events.
+
+One DEALER socket and one receive task per client. Replies are matched to
+requests in order per reply type (the server answers each kind in order),
+and an `error` whose `ref` names a request fails that request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+import merg_sdk
+from merg_sdk.client.events import (
+    MergError,
+    TurnEnded,
+    TurnEvent,
+    TurnResult,
+    TurnStarted,
+    gather,
+    to_event,
+)
+from merg_sdk.protocol import (
+    SERVER_MESSAGES,
+    Error,
+    Hello,
+    Interrupt,
+    Message,
+    Ping,
+    Playback,
+    Pong,
+    ProtocolError,
+    Say,
+    SessionClose,
+    SessionClosed,
+    SessionOpen,
+    SessionOpened,
+    Welcome,
+    decode,
+    encode,
+)
+
+DEFAULT_TIMEOUT_S = 30.0
+_REPLY_TO = {
+    Hello.TYPE: Welcome.TYPE,
+    SessionOpen.TYPE: SessionOpened.TYPE,
+    SessionClose.TYPE: SessionClosed.TYPE,
+    Ping.TYPE: Pong.TYPE,
+}
+
+
+def _key(value: bytes | str | Path) -> bytes:
+    """A Z85 Curve key given as bytes, text, or a `merg keys` file."""
+    if isinstance(value, Path) or (isinstance(value, str) and Path(value).is_file()):
+        import zmq.auth
+
+        public, secret = zmq.auth.load_certificate(str(value))
+        return secret if secret is not None else public
+    return value.encode() if isinstance(value, str) else value
+
+
+class AsyncMergClient:
+    """A connection to a MERG server. Use as `async with AsyncMergClient(endpoint) as c:`."""
+
+    def __init__(
+        self,
+        endpoint: str = "tcp://127.0.0.1:5555",
+        *,
+        name: str = "merg-python",
+        engine: str = "python",
+        server_public_key: bytes | str | Path | None = None,
+        client_public_key: bytes | str | Path | None = None,
+        client_secret_key: bytes | str | Path | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.endpoint = endpoint
+        self.timeout_s = timeout_s
+        self.welcome: Welcome | None = None
+        self._hello = Hello(
+            client={"name": name, "version": merg_sdk.__version__, "engine": engine}
+        )
+        self._context = zmq.asyncio.Context()
+        self._socket = self._context.socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        if server_public_key is not None:
+            if client_secret_key is None:
+                public, secret = zmq.curve_keypair()
+            else:
+                secret = _key(client_secret_key)
+                public = _key(client_public_key) if client_public_key else zmq.curve_public(secret)
+            self._socket.curve_serverkey = _key(server_public_key)
+            self._socket.curve_publickey = public
+            self._socket.curve_secretkey = secret
+        self._seq = 0
+        self._waiting: dict[str, deque[tuple[int, asyncio.Future[Message]]]] = {}
+        self._sessions: dict[str, AsyncSession] = {}
+        self._receiver: asyncio.Task[None] | None = None
+        self.errors: asyncio.Queue[MergError] = asyncio.Queue()
+        """Errors that belong to no request or session (e.g. `bad_message` for a raw send)."""
+
+    async def __aenter__(self) -> AsyncMergClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def connect(self) -> Welcome:
+        self._socket.connect(self.endpoint)
+        self._receiver = asyncio.create_task(self._receive_loop())
+        welcome = await self._request(self._hello)
+        assert isinstance(welcome, Welcome)
+        self.welcome = welcome
+        return welcome
+
+    async def close(self) -> None:
+        if self._receiver is not None:
+            self._receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._receiver
+        self._socket.close(linger=0)
+        self._context.term()
+
+    async def open_session(
+        self,
+        rig: str = "arkit52",
+        fps: int = 60,
+        sample_rate: int = 22050,
+        voice: str | None = None,
+        avatar: str | dict[str, Any] | None = None,
+        resume: str | None = None,
+    ) -> AsyncSession:
+        request = SessionOpen(
+            rig=rig, fps=fps, sample_rate=sample_rate, voice=voice, avatar=avatar, resume=resume
+        )
+        opened = await self._request(request)
+        assert isinstance(opened, SessionOpened)
+        session = AsyncSession(self, opened)
+        self._sessions[opened.sid] = session
+        return session
+
+    async def ping(self) -> Pong:
+        pong = await self._request(Ping(t=time.time()))
+        assert isinstance(pong, Pong)
+        return pong
+
+    async def send(self, message: Message) -> int:
+        """Send any message; returns its `seq` (errors about it carry `ref` = this)."""
+        self._seq += 1
+        await self._socket.send(encode(message, self._seq))
+        return self._seq
+
+    async def send_raw(self, payload: bytes) -> None:
+        """Send bytes as they are: for tests of the server's input checks."""
+        await self._socket.send(payload)
+
+    async def _request(self, message: Message) -> Message:
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        seq = await self.send(message)
+        self._waiting.setdefault(_REPLY_TO[message.TYPE], deque()).append((seq, future))
+        return await asyncio.wait_for(future, self.timeout_s)
+
+    async def _receive_loop(self) -> None:
+        while True:
+            payload = await self._socket.recv()
+            try:
+                message, _ = decode(payload, SERVER_MESSAGES)
+            except ProtocolError:
+                continue  # a newer server's message type: ignore, as the protocol says
+            self._route(message)
+
+    def _route(self, message: Message) -> None:
+        if isinstance(message, Error):
+            error = MergError(message.code, message.message, message.sid)
+            if message.ref is not None and self._fail_request(message.ref, error):
+                return
+            session = self._sessions.get(message.sid or "")
+            if session is not None:
+                session._deliver(message)
+            else:
+                self.errors.put_nowait(error)
+            return
+        waiting = self._waiting.get(message.TYPE)
+        if waiting:
+            _, future = waiting.popleft()
+            if not future.done():
+                future.set_result(message)
+            if message.TYPE == SessionClosed.TYPE:
+                self._sessions.pop(getattr(message, "sid", ""), None)
+            return
+        session = self._sessions.get(getattr(message, "sid", "") or "")
+        if session is not None:
+            session._deliver(message)
+
+    def _fail_request(self, ref: int, error: MergError) -> bool:
+        for waiting in self._waiting.values():
+            for item in waiting:
+                if item[0] == ref:
+                    waiting.remove(item)
+                    if not item[1].done():
+                        item[1].set_exception(error)
+                    return True
+        return False
+
+
+class AsyncSession:
+    """An open session: the rig's names, and turns started with `say`."""
+
+    def __init__(self, client: AsyncMergClient, opened: SessionOpened) -> None:
+        self.client = client
+        self.sid = opened.sid
+        self.rig: str = opened.rig["name"]
+        self.names: tuple[str, ...] = tuple(opened.rig["names"])
+        self.fps = opened.fps
+        self.sample_rate = opened.sample_rate
+        self.voice = opened.voice
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+
+    def _deliver(self, message: Message) -> None:
+        self._inbox.put_nowait(message)
+
+    async def say(
+        self, text: str, emotion: str | None = None, intensity: float | None = None
+    ) -> AsyncTurn:
+        """Start a scripted line; iterate the returned turn for its events."""
+        seq = await self.client.send(
+            Say(sid=self.sid, text=text, emotion=emotion, intensity=intensity)
+        )
+        return AsyncTurn(self, seq)
+
+    async def interrupt(self) -> None:
+        await self.client.send(Interrupt(sid=self.sid))
+
+    async def report_playback(self, turn: int, heard_s: float) -> None:
+        await self.client.send(Playback(sid=self.sid, turn=turn, t=heard_s))
+
+    async def close(self) -> None:
+        await self.client._request(SessionClose(sid=self.sid))
+
+
+class AsyncTurn:
+    """The events of one turn, in order, ending with `TurnEnded`.
+
+    Messages of earlier turns still in flight are skipped, so an interrupted
+    turn's leftovers never leak into the next one.
+    """
+
+    def __init__(self, session: AsyncSession, request_seq: int) -> None:
+        self.session = session
+        self.request_seq = request_seq
+        self.number: int | None = None
+        self._done = False
+
+    def __aiter__(self) -> AsyncIterator[TurnEvent]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[TurnEvent]:
+        inbox = self.session._inbox
+        timeout = self.session.client.timeout_s
+        while not self._done:
+            message = await asyncio.wait_for(inbox.get(), timeout)
+            if isinstance(message, Error):
+                if self.number is None:
+                    raise MergError(message.code, message.message, message.sid)
+                continue
+            event = to_event(message, self.session.names)
+            if event is None:
+                continue
+            if self.number is None:
+                if not isinstance(event, TurnStarted):
+                    continue
+                self.number = event.turn
+            if event.turn != self.number:
+                continue
+            if isinstance(event, TurnEnded):
+                self._done = True
+            yield event
+
+    async def collect(self) -> TurnResult:
+        """Wait for the whole turn and gather its audio and face frames."""
+        events = [event async for event in self]
+        return gather(events, self.session.sample_rate, self.session.fps, self.session.names)

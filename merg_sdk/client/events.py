@@ -1,0 +1,153 @@
+"""What a turn yields to a Python renderer: wire messages turned into numpy-ready events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from merg_sdk.protocol import Audio, Face, Message, Reply, TurnEnd, TurnStart
+
+
+class MergError(Exception):
+    """An `error` from the server, with its stable code (see docs/protocol.md)."""
+
+    def __init__(self, code: str, message: str, sid: str | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.sid = sid
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted:
+    turn: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyText:
+    turn: int
+    text: str
+    emotion: str
+    intensity: float
+    final: bool
+    strategy: str | None = None
+    t0: int | None = None
+    phonemes: tuple[tuple[str, float, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AudioChunk:
+    """int16 mono samples; `t0` is the first sample's index on the turn timeline."""
+
+    turn: int
+    t0: int
+    sample_rate: int
+    pcm: np.ndarray
+
+    @property
+    def start_s(self) -> float:
+        return self.t0 / self.sample_rate
+
+
+@dataclass(frozen=True, slots=True)
+class FaceFrames:
+    """`weights[i]` is frame `f0 + i`, shown at (f0 + i) / fps seconds; columns are `names`."""
+
+    turn: int
+    f0: int
+    fps: int
+    weights: np.ndarray
+    names: tuple[str, ...]
+
+    def column(self, name: str) -> np.ndarray:
+        return self.weights[:, self.names.index(name)]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnded:
+    turn: int
+    reason: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+TurnEvent = TurnStarted | ReplyText | AudioChunk | FaceFrames | TurnEnded
+
+
+def to_event(message: Message, names: tuple[str, ...]) -> TurnEvent | None:
+    """The event for a turn message, or None for messages that are not part of a turn."""
+    match message:
+        case TurnStart(turn=turn, source=source):
+            return TurnStarted(turn, source)
+        case Reply():
+            return ReplyText(
+                message.turn,
+                message.text,
+                message.emotion,
+                message.intensity,
+                message.final,
+                message.strategy,
+                message.t0,
+                tuple((str(p[0]), float(p[1]), float(p[2])) for p in message.phonemes or ()),
+            )
+        case Audio(turn=turn, t0=t0, sample_rate=rate):
+            return AudioChunk(turn, t0, rate, message.samples)
+        case Face(turn=turn, f0=f0, fps=fps, count=count):
+            weights = np.frombuffer(message.weights, dtype="<f4").reshape(count, len(names))
+            return FaceFrames(turn, f0, fps, weights, names)
+        case TurnEnd(turn=turn, reason=reason, stats=stats):
+            return TurnEnded(turn, reason, dict(stats))
+    return None
+
+
+@dataclass(slots=True)
+class TurnResult:
+    """A whole turn gathered: what the demo writes to WAV and CSV, and tests inspect."""
+
+    turn: int
+    reason: str
+    sample_rate: int
+    fps: int
+    names: tuple[str, ...]
+    audio: np.ndarray
+    weights: np.ndarray
+    replies: list[ReplyText]
+    stats: dict[str, Any]
+    events: list[TurnEvent]
+
+    @property
+    def audio_s(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+    def column(self, name: str) -> np.ndarray:
+        return self.weights[:, self.names.index(name)]
+
+
+def gather(
+    events: list[TurnEvent], sample_rate: int, fps: int, names: tuple[str, ...]
+) -> TurnResult:
+    """Concatenate a turn's audio and face frames in timeline order."""
+    chunks = [e for e in events if isinstance(e, AudioChunk)]
+    frames = [e for e in events if isinstance(e, FaceFrames)]
+    end = next((e for e in events if isinstance(e, TurnEnded)), None)
+    start = next((e for e in events if isinstance(e, TurnStarted)), None)
+    audio = np.concatenate([c.pcm for c in chunks]) if chunks else np.zeros(0, np.int16)
+    weights = (
+        np.concatenate([f.weights for f in frames])
+        if frames
+        else np.zeros((0, len(names)), np.float32)
+    )
+    return TurnResult(
+        turn=start.turn if start else (end.turn if end else 0),
+        reason=end.reason if end else "incomplete",
+        sample_rate=sample_rate,
+        fps=fps,
+        names=names,
+        audio=audio,
+        weights=weights,
+        replies=[e for e in events if isinstance(e, ReplyText)],
+        stats=end.stats if end else {},
+        events=events,
+    )

@@ -1,0 +1,265 @@
+"""The MERG server: one ROUTER socket, many clients, many sessions, one event loop.
+
+The loop only routes: it decodes, validates and answers small messages at
+once, and runs each turn as its own task whose heavy work (synthesis) goes to
+a thread pool, so one session's turn never delays another's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import zmq
+import zmq.asyncio
+
+import merg_sdk
+from merg_sdk.motion import EMOTIONS, available_rigs
+from merg_sdk.protocol import (
+    SUPPORTED_FPS,
+    SUPPORTED_SAMPLE_RATES_HZ,
+    Error,
+    ErrorCode,
+    Message,
+    ProtocolError,
+    TurnEnd,
+)
+from merg_sdk.server.config import ServerConfig
+from merg_sdk.server.handlers import Handlers
+from merg_sdk.server.outbox import Outbox, PeerGone, PeerStalled
+from merg_sdk.server.security import secure_server_socket
+from merg_sdk.server.sessions import Session, SessionRegistry
+from merg_sdk.speech.backends.piper import PiperTTS
+from merg_sdk.speech.base import TextToSpeech
+
+log = logging.getLogger("merg.server")
+
+REAP_INTERVAL_S = 0.25
+
+
+@dataclass(slots=True)
+class ClientState:
+    identity: bytes
+    outbox: Outbox
+    last_seen: float = field(default_factory=time.monotonic)
+    greeted: bool = False
+    sender: asyncio.Task[None] | None = None
+
+
+class MergServer:
+    """Serve protocol v1 until `stop()`; see docs/protocol.md for the messages."""
+
+    def __init__(self, config: ServerConfig | None = None, tts: TextToSpeech | None = None):
+        self.config = config or ServerConfig()
+        self.tts: TextToSpeech = tts or PiperTTS()
+        self.sessions = SessionRegistry()
+        self.clients: dict[bytes, ClientState] = {}
+        self.executor = ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2, thread_name_prefix="merg"
+        )
+        self.endpoint: str | None = None
+        self._context: zmq.asyncio.Context | None = None
+        self._socket: zmq.asyncio.Socket | None = None
+        self._authenticator = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._handlers = Handlers(self)
+        self.started = asyncio.Event()
+
+    def capabilities(self) -> dict[str, list]:
+        features = ["say", "interrupt", "ping", "playback", "resume"]
+        if self.config.server_secret_key:
+            features.append("curve")
+        return {
+            "rigs": list(available_rigs()),
+            "voices": list(self.tts.voices),
+            "fps": list(SUPPORTED_FPS),
+            "sample_rates": list(SUPPORTED_SAMPLE_RATES_HZ),
+            "emotions": list(EMOTIONS),
+            "features": features,
+        }
+
+    def server_info(self) -> dict[str, str]:
+        return {"name": "merg-sdk", "version": merg_sdk.__version__, "tts": self.tts.name}
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Warm the models up, then bind; returns the bound endpoint."""
+        if self.config.warm_up and hasattr(self.tts, "warm_up"):
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.tts.warm_up)
+        self._context = zmq.asyncio.Context()
+        socket = self._context.socket(zmq.ROUTER)
+        socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        socket.setsockopt(zmq.MAXMSGSIZE, self.config.limits.transport_max_message_bytes)
+        socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.SNDHWM, 1000)
+        if self.config.server_secret_key:
+            self._authenticator = secure_server_socket(
+                self._context,
+                socket,
+                self.config.server_secret_key,
+                self.config.allowed_clients,
+            )
+        port = self.config.port
+        if port == 0:
+            host = self.config.endpoint.rsplit(":", 1)[0]
+            socket.bind_to_random_port(host)
+        else:
+            socket.bind(self.config.endpoint)
+        self.endpoint = socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._socket = socket
+        self._tasks = [
+            asyncio.create_task(self._receive_loop(), name="merg-receive"),
+            asyncio.create_task(self._reap_loop(), name="merg-reap"),
+        ]
+        self.started.set()
+        log.info("serving on %s", self.endpoint)
+        return self.endpoint
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        try:
+            await asyncio.gather(*self._tasks)
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        for session in list(self.sessions._sessions.values()):
+            await self.end_turn(session, "interrupted", notify=False)
+        for client in self.clients.values():
+            if client.sender:
+                client.sender.cancel()
+        for task in self._tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self._authenticator is not None:
+            self._authenticator.stop()
+        if self._socket is not None:
+            self._socket.close(linger=0)
+        if self._context is not None:
+            self._context.term()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    # --- receiving ------------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        assert self._socket is not None
+        while True:
+            frames = await self._socket.recv_multipart(copy=True)
+            identity, payload = frames[0], frames[1:]
+            client = self._client(identity)
+            client.last_seen = time.monotonic()
+            try:
+                await self._handlers.handle(client, payload)
+            except ProtocolError as exc:
+                self.send_error(client, exc.code, exc.message, ref=exc.ref, sid=exc.sid)
+            except Exception:  # a bug must cost one message, never the server
+                log.exception("internal error handling a message")
+                self.send_error(client, ErrorCode.INTERNAL, "internal server error")
+
+    def _client(self, identity: bytes) -> ClientState:
+        client = self.clients.get(identity)
+        if client is None:
+            assert self._socket is not None
+            outbox = Outbox(
+                self._socket,
+                identity,
+                self.config.limits.outbox_bytes,
+                self.config.limits.stall_timeout_s,
+            )
+            client = ClientState(identity=identity, outbox=outbox)
+            client.sender = asyncio.create_task(self._send_loop(client))
+            self.clients[identity] = client
+        return client
+
+    # --- sending --------------------------------------------------------------------------
+
+    async def _send_loop(self, client: ClientState) -> None:
+        while True:
+            try:
+                await client.outbox.run()
+            except PeerStalled:
+                log.warning("client %s stopped reading; ending its turns", client.identity.hex())
+                for session in self.sessions.owned_by(client.identity):
+                    await self.end_turn(session, "error", code=ErrorCode.OVERLOADED)
+            except PeerGone:
+                log.info("client %s is gone", client.identity.hex())
+                await self.drop_client(client.identity)
+                return
+
+    def send(self, client: ClientState, message: Message) -> None:
+        client.outbox.put_nowait(message)
+
+    def send_error(
+        self,
+        client: ClientState,
+        code: ErrorCode,
+        message: str,
+        ref: int | None = None,
+        sid: str | None = None,
+    ) -> None:
+        self.send(client, Error(code=code.value, message=message, ref=ref, sid=sid))
+
+    # --- turns and clients ----------------------------------------------------------------
+
+    async def end_turn(
+        self,
+        session: Session,
+        reason: str,
+        *,
+        code: ErrorCode | None = None,
+        notify: bool = True,
+        stats: dict | None = None,
+    ) -> None:
+        """Stop the session's running turn (if any) and tell its client how it ended."""
+        running = session.turn
+        if running is None:
+            return
+        session.turn = None
+        if running.task is not asyncio.current_task():
+            running.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await running.task
+        owner = self.clients.get(session.owner) if session.owner else None
+        if owner is None or not notify:
+            return
+        owner.outbox.purge((session.sid, running.number))
+        if code is not None:
+            self.send_error(
+                owner, code, f"turn {running.number} ended: {code.value}", sid=session.sid
+            )
+        end_stats = stats or {"total_ms": round((time.monotonic() - running.started) * 1000, 2)}
+        self.send(
+            owner, TurnEnd(sid=session.sid, turn=running.number, reason=reason, stats=end_stats)
+        )
+
+    async def drop_client(self, identity: bytes) -> None:
+        """Detach a vanished client's sessions (resumable for one idle timeout) and forget it."""
+        client = self.clients.pop(identity, None)
+        now = time.monotonic()
+        for session in self.sessions.owned_by(identity):
+            await self.end_turn(session, "interrupted", notify=False)
+            session.owner = None
+            session.detached_at = now
+        if client and client.sender and client.sender is not asyncio.current_task():
+            client.sender.cancel()
+
+    async def _reap_loop(self) -> None:
+        idle_s = self.config.limits.idle_timeout_s
+        while True:
+            await asyncio.sleep(min(REAP_INTERVAL_S, idle_s / 4))
+            now = time.monotonic()
+            for identity, client in list(self.clients.items()):
+                if now - client.last_seen > idle_s:
+                    log.info("client %s idle for %.1f s; detaching", identity.hex(), idle_s)
+                    await self.drop_client(identity)
+            for session in self.sessions.detached_before(now - idle_s):
+                self.sessions.remove(session.sid)
+                log.info("session %s freed", session.sid)

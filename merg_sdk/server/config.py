@@ -1,0 +1,73 @@
+"""Server configuration: every limit has a name, a default and a validated range."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from merg_sdk.protocol.constants import DEFAULT_HOST, DEFAULT_PORT
+
+
+class Limits(BaseModel):
+    """What one client, and the server as a whole, may ask for."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_message_bytes: int = Field(1 << 20, ge=1024)
+    """Larger messages are answered with `too_large`."""
+    transport_max_message_bytes: int = Field(16 << 20, ge=1024)
+    """ZeroMQ's own cap (maxmsgsize): a peer sending more is disconnected by libzmq."""
+    max_sessions_per_client: int = Field(8, ge=1)
+    max_sessions: int = Field(64, ge=1)
+    max_text_chars: int = Field(2000, ge=1)
+    idle_timeout_s: float = Field(60.0, gt=0)
+    """A client silent this long (no message, not even `ping`) is gone; its sessions
+    are detached, and freed unless resumed within another idle_timeout_s."""
+    outbox_bytes: int = Field(8 << 20, ge=64 << 10)
+    """Per-client bytes queued in the server before a turn is held back."""
+    stall_timeout_s: float = Field(10.0, gt=0)
+    """A client that takes nothing for this long while its turn waits gets `overloaded`."""
+
+
+class ServerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = DEFAULT_HOST
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535)
+    insecure: bool = False
+    """Allow binding a non-loopback address without CurveZMQ keys."""
+    server_secret_key: Path | None = None
+    """A `merg keys` secret key file; turns CurveZMQ on."""
+    allowed_clients: Path | None = None
+    """A folder of client public key files; only those clients may connect."""
+    audio_chunk_ms: int = Field(200, ge=10, le=2000)
+    """Audio is sent in chunks this long, each preceded by the face frames it covers."""
+    warm_up: bool = True
+    limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _check_exposure(self) -> ServerConfig:
+        if self.allowed_clients is not None and self.server_secret_key is None:
+            raise ValueError("allowed_clients needs server_secret_key (CurveZMQ)")
+        if not is_loopback(self.host) and self.server_secret_key is None and not self.insecure:
+            raise ValueError(
+                f"refusing to bind {self.host!r} without CurveZMQ keys: anyone on the network "
+                "could drive the avatar; pass server keys, or insecure=True (--insecure)"
+            )
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"tcp://{host}:{self.port}"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

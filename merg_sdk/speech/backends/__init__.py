@@ -1,0 +1,1 @@
+"""Speech engines, one module per vendor; each implements `speech.base.TextToSpeech`."""

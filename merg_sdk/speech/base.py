@@ -1,0 +1,124 @@
+"""The speech stage's contract: a blocking engine per clause, streamed by `speak`.
+
+Engines synthesize one clause at a time, blocking (they are CPU-bound and run
+in a worker thread); `speak` turns them into an async stream of
+`SpeechSegment`s on the turn timeline, resampled to the session's rate, with
+the next clause synthesized while the current one is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from itertools import islice
+from typing import Protocol
+
+import numpy as np
+
+from merg_sdk.speech.resample import Resampler
+from merg_sdk.speech.types import PhonemeSpan, SpeechSegment
+
+
+@dataclass(frozen=True, slots=True)
+class TimedPhoneme:
+    """A phoneme in an engine's own clause audio, in samples at the engine's rate."""
+
+    phoneme: str
+    start: int
+    end: int
+    stressed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseAudio:
+    """What an engine returns for one clause: float audio in [-1, 1] and its phonemes."""
+
+    audio: np.ndarray
+    sample_rate: int
+    phonemes: tuple[TimedPhoneme, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Prosody:
+    """Delivery for a clause: rate (1 = the voice's own pace) and loudness."""
+
+    rate: float = 1.0
+    volume: float = 1.0
+
+
+class TextToSpeech(Protocol):
+    """A speech engine. `synthesize` is blocking and must be safe to call from threads."""
+
+    name: str
+
+    @property
+    def voices(self) -> tuple[str, ...]: ...
+
+    @property
+    def default_voice(self) -> str: ...
+
+    def synthesize(self, text: str, voice: str, prosody: Prosody) -> ClauseAudio: ...
+
+
+async def speak(
+    tts: TextToSpeech,
+    clauses: Iterable[str],
+    *,
+    voice: str,
+    sample_rate: int,
+    executor: Executor,
+    prosody: Prosody | None = None,
+    start_sample: int = 0,
+) -> AsyncIterator[SpeechSegment]:
+    """Synthesize clauses in order, yielding each as soon as it exists.
+
+    While a clause is being sent and animated, the next one is synthesized.
+
+    Cancelling the consumer cancels the look-ahead synthesis too (its result,
+    if the thread already runs, is dropped): an interrupt leaves nothing behind.
+    """
+    loop = asyncio.get_running_loop()
+    delivery = prosody or Prosody()
+    resampler = Resampler(sample_rate)
+    position = start_sample
+    remaining = iter(clauses)
+
+    def submit(text: str) -> tuple[str, asyncio.Future[ClauseAudio]]:
+        return text, loop.run_in_executor(executor, tts.synthesize, text, voice, delivery)
+
+    pending = deque(submit(text) for text in islice(remaining, 1))
+    try:
+        while pending:
+            text, future = pending.popleft()
+            clause = await future
+            # the next clause starts only now: run alongside, it would halve the first
+            # clause's share of the CPU and delay the first audio
+            pending.extend(submit(following) for following in islice(remaining, 1))
+            segment = place_on_timeline(text, clause, resampler, position)
+            position = segment.end
+            yield segment
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+def place_on_timeline(
+    text: str, clause: ClauseAudio, resampler: Resampler, t0: int
+) -> SpeechSegment:
+    """Resample a clause to the session rate and move its phonemes onto the turn timeline."""
+    pcm = resampler.to_int16(clause.audio, clause.sample_rate)
+    scale = len(pcm) / max(len(clause.audio), 1)
+    out_rate = resampler.sample_rate
+    spans = tuple(
+        PhonemeSpan(
+            phoneme=p.phoneme,
+            start_s=(t0 + p.start * scale) / out_rate,
+            end_s=(t0 + p.end * scale) / out_rate,
+            stressed=p.stressed,
+        )
+        for p in clause.phonemes
+    )
+    return SpeechSegment(text=text, t0=t0, sample_rate=out_rate, pcm=pcm, phonemes=spans)

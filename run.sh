@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# MERG SDK set-up and entry points. Two commands do everything on a fresh Debian machine:
+#   ./run.sh demo   set up .venv, start a server, let the avatar speak, write WAV + CSV files
+#   ./run.sh test   set up .venv, run the linters and the test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+find_python() {
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+      "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
+  done
+  return 1
+}
+
+apt_install() {
+  echo "installing Debian packages: $*"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+setup() {
+  local python
+  if ! python=$(find_python); then
+    apt_install python3 python3-venv python3-pip
+    python=$(find_python)
+  fi
+  if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    apt_install python3-venv
+  fi
+  if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+  fi
+  # reinstall only when the dependency list changed
+  local stamp=.venv/.merg-installed want
+  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[dev]"
+    echo "$want" >"$stamp"
+  fi
+}
+
+command=${1:-demo}
+shift || true
+case "$command" in
+  demo)
+    setup
+    exec .venv/bin/merg demo "$@"
+    ;;
+  test)
+    setup
+    .venv/bin/ruff check .
+    .venv/bin/ruff format --check .
+    exec .venv/bin/python -m pytest "$@"
+    ;;
+  bench)
+    setup
+    exec .venv/bin/merg bench "$@"
+    ;;
+  *)
+    echo "usage: ./run.sh [demo|test|bench] [options]" >&2
+    exit 2
+    ;;
+esac
