@@ -9,9 +9,6 @@ per blendshape, one row per face frame on the audio's timeline).
 from __future__ import annotations
 
 import csv
-import socket
-import subprocess
-import sys
 import wave
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from merg_sdk.client import MergClient, TurnResult
+from merg_sdk.server.runner import ServerProcess
 
 DEMO_LINES = (
     ("Welcome to the village, traveller. Sit by the fire and tell me what troubles you.", "caring"),
@@ -26,12 +24,6 @@ DEMO_LINES = (
     ("I am sorry. The old oak by the river could not be saved.", "sad"),
     ("Stop right there! Nobody crosses this bridge at night.", "angry"),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def write_wav(path: Path, result: TurnResult) -> None:
@@ -53,42 +45,30 @@ def write_curves(path: Path, result: TurnResult) -> None:
 
 def run_demo(out: Path, *, sample_rate: int, fps: int, console: Console) -> list[TurnResult]:
     out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    command = [sys.executable, "-m", "merg_sdk.cli", "serve", "--port", str(port)]
-    console.print(f"starting the server: {' '.join(command[2:])}")
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     results: list[TurnResult] = []
     table = Table(title=f"MERG demo: files in {out.resolve()}")
     for column in ("line", "emotion", "audio s", "frames", "first audio ms", "wav", "csv"):
         table.add_column(column)
-    try:
-        with MergClient(f"tcp://127.0.0.1:{port}", name="merg-demo", timeout_s=120) as client:
-            session = client.open_session(rig="arkit52", fps=fps, sample_rate=sample_rate)
-            for index, (text, emotion) in enumerate(DEMO_LINES, start=1):
-                with console.status(f"line {index}: {text}"):
-                    result = session.say(text, emotion=emotion, intensity=0.7).collect()
-                stem = f"line{index:02d}_{emotion}"
-                write_wav(out / f"{stem}.wav", result)
-                write_curves(out / f"{stem}.csv", result)
-                results.append(result)
-                table.add_row(
-                    str(index),
-                    emotion,
-                    f"{result.audio_s:.2f}",
-                    str(len(result.weights)),
-                    f"{result.stats.get('first_audio_ms')}",
-                    f"{stem}.wav",
-                    f"{stem}.csv",
-                )
-            session.close()
-    finally:
-        server.terminate()
-        try:
-            _, errors = server.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            _, errors = server.communicate()
-        if server.returncode not in (0, -15, 143) and errors:
-            console.print(errors.decode(errors="replace")[-2000:])
+    server = ServerProcess()
+    console.print(f"starting the server on {server.endpoint}")
+    with server, MergClient(server.endpoint, name="merg-demo", timeout_s=120) as client:
+        session = client.open_session(rig="arkit52", fps=fps, sample_rate=sample_rate)
+        for index, (text, emotion) in enumerate(DEMO_LINES, start=1):
+            with console.status(f"line {index}: {text}"):
+                result = session.say(text, emotion=emotion, intensity=0.7).collect()
+            stem = f"line{index:02d}_{emotion}"
+            write_wav(out / f"{stem}.wav", result)
+            write_curves(out / f"{stem}.csv", result)
+            results.append(result)
+            table.add_row(
+                str(index),
+                emotion,
+                f"{result.audio_s:.2f}",
+                str(len(result.weights)),
+                f"{result.stats.get('first_audio_ms')}",
+                f"{stem}.wav",
+                f"{stem}.csv",
+            )
+        session.close()
     console.print(table)
     return results

@@ -57,9 +57,12 @@ class Handlers:
                 f"message of {len(payload)} bytes exceeds {limits.max_message_bytes}",
             )
         if not client.greeted:
-            _, kind, seq = read_envelope(payload)
+            envelope, kind, seq = read_envelope(payload)
             if kind != Hello.TYPE:
-                raise ProtocolError(ErrorCode.HELLO_REQUIRED, "send 'hello' first", ref=seq)
+                sid = envelope.get("sid") if isinstance(envelope.get("sid"), str) else None
+                raise ProtocolError(
+                    ErrorCode.HELLO_REQUIRED, "send 'hello' first", sid=sid, ref=seq
+                )
         message, seq = decode(payload, CLIENT_MESSAGES)
         await self._dispatch(client, message, seq)
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
+import subprocess
+import sys
 import threading
 
 from merg_sdk.server.app import MergServer
@@ -69,3 +73,43 @@ class ServerThread:
         self._ready.set()
         self._loop.run_forever()
         self._loop.close()
+
+
+class ServerProcess:
+    """`merg serve` as its own process on a free loopback port, as a game would run it."""
+
+    def __init__(self, *extra_args: str) -> None:
+        self.port = free_port()
+        self.endpoint = f"tcp://127.0.0.1:{self.port}"
+        self._args = extra_args
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> ServerProcess:
+        command = [sys.executable, "-m", "merg_sdk.cli", "serve", "--port", str(self.port)]
+        self._process = subprocess.Popen(
+            [*command, *self._args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self) -> str:
+        """Stop the server; returns what it wrote to stderr if it failed."""
+        if self._process is None:
+            return ""
+        self._process.terminate()
+        try:
+            _, errors = self._process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            _, errors = self._process.communicate()
+        failed = self._process.returncode not in (0, -signal.SIGTERM)
+        self._process = None
+        return errors.decode(errors="replace") if failed else ""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
