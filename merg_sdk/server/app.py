@@ -97,7 +97,7 @@ class MergServer:
         socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
         socket.setsockopt(zmq.MAXMSGSIZE, self.config.limits.transport_max_message_bytes)
         socket.setsockopt(zmq.LINGER, 0)
-        socket.setsockopt(zmq.SNDHWM, 1000)
+        socket.setsockopt(zmq.SNDHWM, self.config.limits.send_hwm)
         if self.config.server_secret_key:
             self._authenticator = secure_server_socket(
                 self._context,

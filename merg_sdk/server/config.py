@@ -27,6 +27,8 @@ class Limits(BaseModel):
     are detached, and freed unless resumed within another idle_timeout_s."""
     outbox_bytes: int = Field(8 << 20, ge=64 << 10)
     """Per-client bytes queued in the server before a turn is held back."""
+    send_hwm: int = Field(1000, ge=1)
+    """ZeroMQ's send high-water mark per client, in messages, before the outbox holds back."""
     stall_timeout_s: float = Field(10.0, gt=0)
     """A client that takes nothing for this long while its turn waits gets `overloaded`."""
 

@@ -83,22 +83,22 @@ async def speak(
     loop = asyncio.get_running_loop()
     delivery = prosody or Prosody()
     resampler = Resampler(sample_rate)
-    position = start_sample
     remaining = iter(clauses)
 
-    def submit(text: str) -> tuple[str, asyncio.Future[ClauseAudio]]:
-        return text, loop.run_in_executor(executor, tts.synthesize, text, voice, delivery)
+    def synthesize(text: str, t0: int) -> SpeechSegment:
+        return place_on_timeline(text, tts.synthesize(text, voice, delivery), resampler, t0)
 
-    pending = deque(submit(text) for text in islice(remaining, 1))
+    def submit(text: str, t0: int) -> tuple[str, asyncio.Future[SpeechSegment]]:
+        return text, loop.run_in_executor(executor, synthesize, text, t0)
+
+    pending = deque(submit(text, start_sample) for text in islice(remaining, 1))
     try:
         while pending:
-            text, future = pending.popleft()
-            clause = await future
+            _, future = pending.popleft()
+            segment = await future
             # the next clause starts only now: run alongside, it would halve the first
             # clause's share of the CPU and delay the first audio
-            pending.extend(submit(following) for following in islice(remaining, 1))
-            segment = place_on_timeline(text, clause, resampler, position)
-            position = segment.end
+            pending.extend(submit(following, segment.end) for following in islice(remaining, 1))
             yield segment
     finally:
         for _, future in pending:
