@@ -133,3 +133,13 @@ def test_emotion_shows_on_the_face(client: MergClient) -> None:
     smile = lambda r: r.column("mouthSmileLeft").mean() + r.column("mouthSmileRight").mean()  # noqa: E731
     assert smile(happy) > smile(sad) + 0.1
     assert sad.column("browInnerUp").mean() > happy.column("browInnerUp").mean()
+
+
+def test_face_messages_carry_head_and_eye_rotation(client: MergClient) -> None:
+    session = client.open_session(rig="visemes", fps=60, sample_rate=22050)
+    result = session.say("I nod when I stress a word, and my eyes move.").collect()
+    frames = len(result.weights)
+    assert result.head.shape == (frames, 3) and result.eyes.shape == (frames, 4)
+    assert np.isfinite(result.head).all() and np.abs(result.head).max() < 0.3
+    assert np.ptp(result.head[:, 0]) > 0.01  # the head moves
+    assert np.abs(result.eyes).max() < 0.6

@@ -61,6 +61,10 @@ class FaceFrames:
     fps: int
     weights: np.ndarray
     names: tuple[str, ...]
+    head: np.ndarray | None = None
+    """[count, 3] pitch (+ down), yaw (+ to the avatar's left), roll, radians."""
+    eyes: np.ndarray | None = None
+    """[count, 4] left pitch, left yaw, right pitch, right yaw, radians."""
 
     def column(self, name: str) -> np.ndarray:
         return self.weights[:, self.names.index(name)]
@@ -96,10 +100,18 @@ def to_event(message: Message, names: tuple[str, ...]) -> TurnEvent | None:
             return AudioChunk(turn, t0, rate, message.samples)
         case Face(turn=turn, f0=f0, fps=fps, count=count):
             weights = np.frombuffer(message.weights, dtype="<f4").reshape(count, len(names))
-            return FaceFrames(turn, f0, fps, weights, names)
+            head = _matrix(message.head, count, 3)
+            eyes = _matrix(message.eyes, count, 4)
+            return FaceFrames(turn, f0, fps, weights, names, head, eyes)
         case TurnEnd(turn=turn, reason=reason, stats=stats):
             return TurnEnded(turn, reason, dict(stats))
     return None
+
+
+def _matrix(payload: bytes | None, count: int, width: int) -> np.ndarray | None:
+    if payload is None or len(payload) != count * width * 4:
+        return None
+    return np.frombuffer(payload, dtype="<f4").reshape(count, width)
 
 
 @dataclass(slots=True)
@@ -113,6 +125,8 @@ class TurnResult:
     names: tuple[str, ...]
     audio: np.ndarray
     weights: np.ndarray
+    head: np.ndarray | None
+    eyes: np.ndarray | None
     replies: list[ReplyText]
     stats: dict[str, Any]
     events: list[TurnEvent]
@@ -139,6 +153,8 @@ def gather(
         if frames
         else np.zeros((0, len(names)), np.float32)
     )
+    heads = [f.head for f in frames if f.head is not None]
+    eyes = [f.eyes for f in frames if f.eyes is not None]
     return TurnResult(
         turn=start.turn if start else (end.turn if end else 0),
         reason=end.reason if end else "incomplete",
@@ -147,6 +163,8 @@ def gather(
         names=names,
         audio=audio,
         weights=weights,
+        head=np.concatenate(heads) if heads and len(heads) == len(frames) else None,
+        eyes=np.concatenate(eyes) if eyes and len(eyes) == len(frames) else None,
         replies=[e for e in events if isinstance(e, ReplyText)],
         stats=end.stats if end else {},
         events=events,

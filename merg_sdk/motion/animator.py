@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from merg_sdk.motion.alive import AliveTrack, eye_look_weights
 from merg_sdk.motion.blink import BlinkTrack
 from merg_sdk.motion.coarticulation import SpanTrack
 from merg_sdk.motion.face import load_emotions, viseme_poses
@@ -32,10 +33,16 @@ EMOTIONS: tuple[str, ...] = load_emotions().names
 
 @dataclass(frozen=True, slots=True)
 class FaceBlock:
-    """Frames f0 .. f0+count-1 of a turn: float32 weights [count, len(rig.names)] in [0, 1]."""
+    """Frames f0 .. f0+count-1 of a turn: float32 weights [count, len(rig.names)] in [0, 1].
+
+    `head` [count, 3] is pitch, yaw, roll and `eyes` [count, 4] is left pitch, left yaw,
+    right pitch, right yaw, in radians (conventions in `motion.alive`).
+    """
 
     f0: int
     weights: np.ndarray
+    head: np.ndarray | None = None
+    eyes: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -81,7 +88,10 @@ class FaceAnimator:
         self._eyes = [arkit.index("eyeBlinkLeft"), arkit.index("eyeBlinkRight")]
         self._lips_apart = [arkit.index(n) for n in _LIPS_APART]
         self._track = SpanTrack(load_phoneme_map(), self._poses[:, self._jaw])
-        self._blinks = BlinkTrack(seed)
+        arousal = self._emotions.arousal(emotion, intensity)
+        self._blinks = BlinkTrack(seed, rate_scale=1.0 + 0.5 * arousal)
+        self._alive = AliveTrack(seed, arousal)
+        self._eye_look = [(arkit.index(n), n) for n in eye_look_weights(np.zeros((1, 4)))]
         self._next = 0
         self._emo_to = self._emotion_vector(emotion, intensity)
         self._emo_from, self._emo_t0 = self._emo_to, -EASE_S
@@ -94,6 +104,7 @@ class FaceAnimator:
     def feed(self, spans: Sequence[PhonemeSpan]) -> None:
         """Add phoneme spans (turn seconds, time-ordered, later than earlier feeds)."""
         self._track.feed(spans, keep_from_s=self._next / self.fps)
+        self._alive.feed(spans)
 
     def set_emotion(self, emotion: str, intensity: float = 1.0) -> None:
         """Ease towards a new expression over EASE_S from the next frame on."""
@@ -108,13 +119,21 @@ class FaceAnimator:
             raise ValueError(f"render_until needs a finite time, got {t_s}")
         f0, n = self._next, self._frames_before(t_s)
         if n <= f0:
-            return FaceBlock(f0, np.zeros((0, len(self.rig.names)), np.float32))
+            empty = np.zeros((0, len(self.rig.names)), np.float32)
+            return FaceBlock(f0, empty, np.zeros((0, 3), np.float32), np.zeros((0, 4), np.float32))
         t = np.arange(f0, n) / self.fps
         visemes, closed = self._track.blend(t)
         self._next = n
-        face = visemes if self._visemes_only else self._face(t, visemes, closed)
+        head = self._alive.head(t, speaking=1.0 - visemes[:, 0])
+        eyes = self._alive.eyes(t, head)
+        face = visemes if self._visemes_only else self._face(t, visemes, closed, eyes)
         out = face[:, self._cols] if self._reorder else face
-        return FaceBlock(f0, np.clip(out, 0.0, 1.0).astype(np.float32))
+        return FaceBlock(
+            f0,
+            np.clip(out, 0.0, 1.0).astype(np.float32),
+            head.astype(np.float32),
+            eyes.astype(np.float32),
+        )
 
     def _frames_before(self, t_s: float) -> int:
         n = max(0, math.ceil(t_s * self.fps))
@@ -135,8 +154,13 @@ class FaceAnimator:
         ease = _smoothstep((t - self._emo_t0) / EASE_S)[:, None]
         return self._emo_from + (self._emo_to - self._emo_from) * ease
 
-    def _face(self, t: np.ndarray, visemes: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    def _face(
+        self, t: np.ndarray, visemes: np.ndarray, closed: np.ndarray, eyes: np.ndarray
+    ) -> np.ndarray:
         face = visemes @ self._poses
+        looks = eye_look_weights(eyes)
+        for column, name in self._eye_look:
+            face[:, column] += looks[name]
         speaking = 1.0 - visemes[:, :1]  # share of the mouth busy articulating
         face += self._emotion_at(t) * (1.0 - speaking * self._yield)
         np.minimum(face, 1.0, out=face)

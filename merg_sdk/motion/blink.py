@@ -23,15 +23,19 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 class BlinkTrack:
     """Blink closure (0 open .. 1 shut) for any time, schedule drawn lazily from a seed."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, rate_scale: float = 1.0) -> None:
+        """`rate_scale` > 1 blinks more often (aroused), < 1 less (calm, focused)."""
         self._rng = np.random.default_rng(seed)
+        self._mean_interval_s = MIN_INTERVAL_S + (MEAN_INTERVAL_S - MIN_INTERVAL_S) / max(
+            rate_scale, 0.1
+        )
         self._starts: list[float] = []
         self._durations: list[float] = []
         self._first = 0  # blinks before this index ended before the last frame asked for
         self._next_s = float(self._rng.uniform(0.3, MEAN_INTERVAL_S))
 
     def _schedule_until(self, t_s: float) -> None:
-        scale = (MEAN_INTERVAL_S - MIN_INTERVAL_S) / INTERVAL_SHAPE
+        scale = (self._mean_interval_s - MIN_INTERVAL_S) / INTERVAL_SHAPE
         while self._next_s <= t_s:
             self._starts.append(self._next_s)
             self._durations.append(float(self._rng.uniform(*DURATION_S)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import yaml
@@ -25,9 +26,13 @@ class _PoseFile(BaseModel):
     poses: dict[str, dict[str, float] | None]
 
 
+Unit = Annotated[float, Field(ge=-1.0, le=1.0)]
+
+
 class _EmotionFile(_PoseFile):
     speech_yield: float = Field(default=0.6, ge=0.0, le=1.0)
     articulated: list[str] = []
+    vad: dict[str, tuple[Unit, Unit, Unit]] = {}
 
 
 def _read(path: Path) -> dict:
@@ -54,6 +59,11 @@ class EmotionTable:
     poses: np.ndarray
     articulated: np.ndarray  # bool [52]: mouth channels that yield while speaking
     speech_yield: float
+    vad: dict[str, tuple[float, float, float]]
+
+    def arousal(self, name: str, intensity: float = 1.0) -> float:
+        """How activated the emotion is, scaled by intensity (0 for unlisted emotions)."""
+        return self.vad.get(name, (0.0, 0.0, 0.0))[1] * intensity
 
     def pose(self, name: str) -> np.ndarray:
         """The overlay for `name` at intensity 1; ValueError names the valid choices."""
@@ -75,4 +85,7 @@ def load_emotions(path: Path | None = None) -> EmotionTable:
         if name not in rig.names:
             raise ValueError(f"articulated: {name!r} is not a {rig.name} name")
         articulated[rig.index(name)] = True
-    return EmotionTable(names, table, articulated, spec.speech_yield)
+    unknown = set(spec.vad) - set(names)
+    if unknown:
+        raise ValueError(f"vad lists emotions with no pose: {sorted(unknown)}")
+    return EmotionTable(names, table, articulated, spec.speech_yield, dict(spec.vad))

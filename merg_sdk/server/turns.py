@@ -129,7 +129,9 @@ async def _emit_segment(
                     f0=block.f0,
                     fps=session.fps,
                     count=count,
-                    weights=np.ascontiguousarray(block.weights, dtype="<f4").tobytes(),
+                    weights=_float32_bytes(block.weights),
+                    head=_float32_bytes(block.head),
+                    eyes=_float32_bytes(block.eyes),
                 )
             )
             stats.frames += count
@@ -147,3 +149,7 @@ async def _emit_segment(
         stats.samples += len(pcm)
         if stats.first_audio_ms is None:
             stats.first_audio_ms = stats.elapsed_ms()
+
+
+def _float32_bytes(values: np.ndarray | None) -> bytes | None:
+    return None if values is None else np.ascontiguousarray(values, dtype="<f4").tobytes()
