@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,10 @@ def midpoint_checks(face: np.ndarray, spans: list[PhonemeSpan]) -> dict[str, lis
     checks |= {"rounded vowel pucker+funnel >= 0.2": [], "f/v lower lip to teeth": []}
     for span in spans:
         frame = face[min(round((span.start_s + span.end_s) / 2 * FPS), len(face) - 1)]
-        w = lambda n: frame[COLUMN[n]]  # noqa: E731
+
+        def w(name: str, frame: np.ndarray = frame) -> float:
+            return float(frame[COLUMN[name]])
+
         if span.phoneme in ("p", "b", "m"):
             checks["p/b/m lips closed"].append(w("jawOpen") - w("mouthClose") <= 0.05)
         elif span.phoneme in ("a", "ɑ", "æ", "ʌ", "ɔ") and span.duration_s > 0.06:
@@ -184,7 +188,7 @@ def main() -> None:
     for column in ("emotion", "0.25", "0.5", "0.75", "1.0", "monotone"):
         table.add_column(column)
     for emotion, means in visibility.items():
-        monotone = all(b > a for a, b in zip(means, means[1:], strict=False))
+        monotone = all(b > a for a, b in pairwise(means))
         table.add_row(emotion, *(f"{m:.3f}" for m in means), "yes" if monotone else "NO")
     console.print(table)
 
