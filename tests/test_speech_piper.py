@@ -54,3 +54,14 @@ def test_speak_streams_clauses_on_one_timeline(tts: PiperTTS, rate: int) -> None
 def test_unknown_voice_is_a_clear_error(tts: PiperTTS) -> None:
     with pytest.raises(KeyError, match="unknown voice"):
         tts.synthesize("Hi.", "nobody", Prosody())
+
+
+def test_emotion_changes_delivery() -> None:
+    from merg_sdk.speech.prosody import emotion_prosody, prosody_for
+
+    assert set(emotion_prosody()) >= {"neutral", "happy", "sad", "angry", "calm", "caring"}
+    sad = prosody_for("sad", 1.0)
+    assert sad.rate < 1.0 and sad.volume < 1.0
+    half = prosody_for("sad", 0.5)
+    assert sad.rate < half.rate < 1.0
+    assert prosody_for("unknown", 1.0) == prosody_for("neutral", 1.0)

@@ -19,6 +19,7 @@ from merg_sdk.protocol import Audio, Face, Message, Reply
 from merg_sdk.server.sessions import Session
 from merg_sdk.speech.base import TextToSpeech, speak
 from merg_sdk.speech.clauses import split_clauses
+from merg_sdk.speech.prosody import prosody_for
 from merg_sdk.speech.types import SpeechSegment
 
 Emit = Callable[[Message], Awaitable[None]]
@@ -78,7 +79,12 @@ async def run_say_turn(
         seed=hash((session.sid, turn)) & 0x7FFFFFFF,
     )
     segments = speak(
-        tts, clauses, voice=session.voice, sample_rate=session.sample_rate, executor=executor
+        tts,
+        clauses,
+        voice=session.voice,
+        sample_rate=session.sample_rate,
+        executor=executor,
+        prosody=prosody_for(request.emotion, request.intensity),
     )
     try:
         async for segment in segments:
