@@ -16,9 +16,9 @@ STORY = " ".join(
 
 
 def test_a_client_that_stops_reading_is_held_back_then_told(make_server) -> None:
-    running = make_server(limits={"send_hwm": 2, "outbox_bytes": 64 << 10, "stall_timeout_s": 1.0})
-    peer = RawPeer(running.endpoint)
-    peer.socket.setsockopt(zmq.RCVHWM, 1)
+    limits = {"send_hwm": 2, "outbox_bytes": 64 << 10, "stall_timeout_s": 1.0}
+    running = make_server(limits={**limits, "socket_send_buffer_bytes": 16384})
+    peer = RawPeer(running.endpoint, options={zmq.RCVHWM: 1, zmq.RCVBUF: 4096})
     peer.greet()
     sid = peer.open_session(rig="arkit52", fps=120, sample_rate=48000)
     peer.send("say", sid=sid, text=STORY)
@@ -28,6 +28,8 @@ def test_a_client_that_stops_reading_is_held_back_then_told(make_server) -> None
 
     received = peer.recv_until("turn.end", timeout_s=60, sid=sid)
     peer.close()
+    seqs = [m["seq"] for m in received]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # retries never skip a number
     errors = [m for m in received if m["type"] == "error"]
     assert [e["code"] for e in errors] == ["overloaded"]
     assert received[-1]["reason"] == "error"

@@ -112,3 +112,32 @@ def test_playback_reports_are_accepted(client: MergClient) -> None:
     result = session.say("Listen closely.").collect()
     session.report_playback(result.turn, 0.5)
     assert client.ping().t > 0  # the server processed it and is still answering
+
+
+def test_a_closed_connection_is_noticed_at_once(make_server) -> None:
+    running = make_server(limits={"idle_timeout_s": 60.0})
+    peer = RawPeer(running.endpoint)
+    peer.greet()
+    sid = peer.open_session()
+    peer.close()
+    detached = lambda: running.call(lambda: running.server.sessions.get(sid).owner) is None  # noqa: E731
+    assert _wait_for(detached, timeout_s=2.0)
+    with MergClient(running.endpoint) as client:
+        assert client.open_session(resume=sid).sid == sid
+
+
+def test_resume_cannot_take_a_live_clients_session(server) -> None:
+    with MergClient(server.endpoint) as owner, MergClient(server.endpoint) as other:
+        session = owner.open_session()
+        with pytest.raises(MergError) as caught:
+            other.open_session(resume=session.sid)
+        assert caught.value.code == "unknown_session"
+        assert session.say("Still mine.").collect().reason == "done"
+
+
+def test_the_sdk_heartbeat_keeps_a_quiet_client(make_server) -> None:
+    running = make_server(limits={"idle_timeout_s": 0.6})
+    with MergClient(running.endpoint, heartbeat_s=0.15) as client:
+        session = client.open_session()
+        time.sleep(2.0)  # no calls of ours: only the heartbeat speaks
+        assert session.say("Still connected.").collect().reason == "done"

@@ -112,3 +112,42 @@ def test_session_close_frees_the_session(client: MergClient, server: ServerThrea
     assert server.call(lambda: server.server.sessions.get(sid)) is not None
     session.close()
     assert server.call(lambda: server.server.sessions.get(sid)) is None
+
+
+def test_an_unread_turn_never_leaks_into_the_next(client: MergClient) -> None:
+    session = client.open_session()
+    first = session.say("First line, never read before the second.")
+    second = session.say("Second line.")
+    result = second.collect()
+    assert result.reason == "done" and [r.text for r in result.replies] == ["Second line."]
+    earlier = first.collect()  # still readable, and it ends as interrupted
+    assert earlier.reason == "interrupted" and earlier.turn == result.turn - 1
+
+
+def test_interrupted_turns_report_full_stats(client: MergClient) -> None:
+    session = client.open_session()
+    turn = session.say(LONG_LINE)
+    events = iter(turn)
+    for event in events:
+        if isinstance(event, AudioChunk):
+            break
+    session.interrupt()
+    ended = next(e for e in events if isinstance(e, TurnEnded))
+    assert ended.reason == "interrupted"
+    assert ended.stats["first_audio_ms"] > 0 and ended.stats["samples"] > 0
+    assert {"first_face_ms", "audio_s", "frames"} <= set(ended.stats)
+
+
+def test_an_error_without_session_still_fails_the_turn_that_caused_it(make_server) -> None:
+    from merg_sdk.client import MergError
+
+    running = make_server(limits={"max_message_bytes": 2048})
+    with MergClient(running.endpoint, timeout_s=5) as client:
+        session = client.open_session()
+        started = time.perf_counter()
+        try:
+            list(session.say("word " * 1000))
+            raise AssertionError("expected too_large")
+        except MergError as error:
+            assert error.code == "too_large"
+        assert time.perf_counter() - started < 2.0

@@ -14,10 +14,14 @@ import zmq
 
 
 class RawPeer:
-    def __init__(self, endpoint: str, **curve: bytes) -> None:
+    def __init__(
+        self, endpoint: str, options: dict[int, int] | None = None, **curve: bytes
+    ) -> None:
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.DEALER)
         self.socket.setsockopt(zmq.LINGER, 0)
+        for option, number in (options or {}).items():
+            self.socket.setsockopt(option, number)
         for option, value in curve.items():
             setattr(self.socket, option, value)
         self.socket.connect(endpoint)

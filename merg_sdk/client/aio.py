@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from merg_sdk.client.events import (
     TurnEnded,
     TurnEvent,
     TurnResult,
-    TurnStarted,
     gather,
     to_event,
 )
@@ -43,12 +42,17 @@ from merg_sdk.protocol import (
     SessionClosed,
     SessionOpen,
     SessionOpened,
+    TurnEnd,
+    TurnStart,
     Welcome,
     decode,
     encode,
 )
 
 DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_HEARTBEAT_S = 10.0
+"""A ping this often keeps the server from taking a quiet client for gone (its idle
+timeout is 60 s by default)."""
 _REPLY_TO = {
     Hello.TYPE: Welcome.TYPE,
     SessionOpen.TYPE: SessionOpened.TYPE,
@@ -57,13 +61,17 @@ _REPLY_TO = {
 }
 
 
-def _key(value: bytes | str | Path) -> bytes:
-    """A Z85 Curve key given as bytes, text, or a `merg keys` file."""
+def _key(value: bytes | str | Path, part: str) -> bytes:
+    """A Z85 Curve key given as bytes, text, or a `merg keys` file (`part`: public|secret)."""
     if isinstance(value, Path) or (isinstance(value, str) and Path(value).is_file()):
         import zmq.auth
 
         public, secret = zmq.auth.load_certificate(str(value))
-        return secret if secret is not None else public
+        if part == "public":
+            return public
+        if secret is None:
+            raise ValueError(f"{value} holds no secret key (is it the public .key file?)")
+        return secret
     return value.encode() if isinstance(value, str) else value
 
 
@@ -80,9 +88,12 @@ class AsyncMergClient:
         client_public_key: bytes | str | Path | None = None,
         client_secret_key: bytes | str | Path | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        heartbeat_s: float | None = DEFAULT_HEARTBEAT_S,
     ) -> None:
         self.endpoint = endpoint
         self.timeout_s = timeout_s
+        self.heartbeat_s = heartbeat_s
+        self._last_sent = time.monotonic()
         self.welcome: Welcome | None = None
         self._hello = Hello(
             client={"name": name, "version": merg_sdk.__version__, "engine": engine}
@@ -94,15 +105,21 @@ class AsyncMergClient:
             if client_secret_key is None:
                 public, secret = zmq.curve_keypair()
             else:
-                secret = _key(client_secret_key)
-                public = _key(client_public_key) if client_public_key else zmq.curve_public(secret)
-            self._socket.curve_serverkey = _key(server_public_key)
+                secret = _key(client_secret_key, "secret")
+                public = (
+                    _key(client_public_key, "public")
+                    if client_public_key
+                    else zmq.curve_public(secret)
+                )
+            self._socket.curve_serverkey = _key(server_public_key, "public")
             self._socket.curve_publickey = public
             self._socket.curve_secretkey = secret
         self._seq = 0
         self._waiting: dict[str, deque[tuple[int, asyncio.Future[Message]]]] = {}
         self._sessions: dict[str, AsyncSession] = {}
         self._receiver: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._turn_requests: dict[int, AsyncSession] = {}
         self.errors: asyncio.Queue[MergError] = asyncio.Queue()
         """Errors that belong to no request or session (e.g. `bad_message` for a raw send)."""
 
@@ -119,13 +136,16 @@ class AsyncMergClient:
         welcome = await self._request(self._hello)
         assert isinstance(welcome, Welcome)
         self.welcome = welcome
+        if self.heartbeat_s:
+            self._heartbeat = asyncio.create_task(self._heartbeat_loop(self.heartbeat_s))
         return welcome
 
     async def close(self) -> None:
-        if self._receiver is not None:
-            self._receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._receiver
+        for task in (self._heartbeat, self._receiver):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._socket.close(linger=0)
         self._context.term()
 
@@ -152,11 +172,15 @@ class AsyncMergClient:
         assert isinstance(pong, Pong)
         return pong
 
-    async def send(self, message: Message) -> int:
+    async def send(self, message: Message, before_send: Callable[[int], None] | None = None) -> int:
         """Send any message; returns its `seq` (errors about it carry `ref` = this)."""
         self._seq += 1
-        await self._socket.send(encode(message, self._seq))
-        return self._seq
+        seq = self._seq
+        if before_send is not None:
+            before_send(seq)
+        self._last_sent = time.monotonic()
+        await self._socket.send(encode(message, seq))
+        return seq
 
     async def send_raw(self, payload: bytes) -> None:
         """Send bytes as they are: for tests of the server's input checks."""
@@ -167,6 +191,12 @@ class AsyncMergClient:
         seq = await self.send(message)
         self._waiting.setdefault(_REPLY_TO[message.TYPE], deque()).append((seq, future))
         return await asyncio.wait_for(future, self.timeout_s)
+
+    async def _heartbeat_loop(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(max(0.0, self._last_sent + interval_s - time.monotonic()))
+            if time.monotonic() - self._last_sent >= interval_s:
+                await self.send(Ping(t=time.time()))
 
     async def _receive_loop(self) -> None:
         while True:
@@ -182,12 +212,16 @@ class AsyncMergClient:
             error = MergError(message.code, message.message, message.sid)
             if message.ref is not None and self._fail_request(message.ref, error):
                 return
-            session = self._sessions.get(message.sid or "")
+            session = self._turn_requests.get(message.ref or 0) or self._sessions.get(
+                message.sid or ""
+            )
             if session is not None:
                 session._deliver(message)
             else:
                 self.errors.put_nowait(error)
             return
+        if isinstance(message, Pong) and not self._waiting.get(Pong.TYPE):
+            return  # a heartbeat's answer
         waiting = self._waiting.get(message.TYPE)
         if waiting:
             _, future = waiting.popleft()
@@ -212,7 +246,11 @@ class AsyncMergClient:
 
 
 class AsyncSession:
-    """An open session: the rig's names, and turns started with `say`."""
+    """An open session: the rig's names, and turns started with `say`.
+
+    Each turn has its own queue: `turn.start` names the request that started it
+    (`ref`), and every later message of that turn number goes to that turn only.
+    """
 
     def __init__(self, client: AsyncMergClient, opened: SessionOpened) -> None:
         self.client = client
@@ -222,19 +260,46 @@ class AsyncSession:
         self.fps = opened.fps
         self.sample_rate = opened.sample_rate
         self.voice = opened.voice
-        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._by_request: dict[int, AsyncTurn] = {}
+        self._by_number: dict[int, AsyncTurn] = {}
 
     def _deliver(self, message: Message) -> None:
-        self._inbox.put_nowait(message)
+        if isinstance(message, Error):
+            turn = self._by_request.get(message.ref or 0)
+            if turn is not None:
+                turn._queue.put_nowait(message)
+            else:  # about the session, not one request (e.g. `overloaded`)
+                self.client.errors.put_nowait(MergError(message.code, message.message, self.sid))
+            return
+        if isinstance(message, TurnStart):
+            turn = self._by_request.get(message.ref or 0)
+            if turn is None:
+                return
+            turn.number = message.turn
+            self._by_number[message.turn] = turn
+        number = getattr(message, "turn", None)
+        turn = self._by_number.get(number) if number is not None else None
+        if turn is None:
+            return
+        turn._queue.put_nowait(message)
+        if isinstance(message, TurnEnd):
+            self._forget(turn)
+
+    def _forget(self, turn: AsyncTurn) -> None:
+        self._by_request.pop(turn.request_seq, None)
+        self.client._turn_requests.pop(turn.request_seq, None)
+        if turn.number is not None:
+            self._by_number.pop(turn.number, None)
 
     async def say(
         self, text: str, emotion: str | None = None, intensity: float | None = None
     ) -> AsyncTurn:
         """Start a scripted line; iterate the returned turn for its events."""
-        seq = await self.client.send(
-            Say(sid=self.sid, text=text, emotion=emotion, intensity=intensity)
-        )
-        return AsyncTurn(self, seq)
+        turn = AsyncTurn(self)
+        say = Say(sid=self.sid, text=text, emotion=emotion, intensity=intensity)
+        seq = await self.client.send(say, before_send=turn._bind)
+        assert turn.request_seq == seq
+        return turn
 
     async def interrupt(self) -> None:
         await self.client.send(Interrupt(sid=self.sid))
@@ -247,42 +312,40 @@ class AsyncSession:
 
 
 class AsyncTurn:
-    """The events of one turn, in order, ending with `TurnEnded`.
+    """The events of one turn, in order, ending with `TurnEnded`."""
 
-    Messages of earlier turns still in flight are skipped, so an interrupted
-    turn's leftovers never leak into the next one.
-    """
-
-    def __init__(self, session: AsyncSession, request_seq: int) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.request_seq = request_seq
+        self.request_seq = 0
         self.number: int | None = None
+        self._queue: asyncio.Queue[Message] = asyncio.Queue()
         self._done = False
+
+    def _bind(self, seq: int) -> None:
+        """Registered under its request's seq before the request leaves (no race)."""
+        self.request_seq = seq
+        self.session._by_request[seq] = self
+        self.session.client._turn_requests[seq] = self.session
 
     def __aiter__(self) -> AsyncIterator[TurnEvent]:
         return self._events()
 
     async def _events(self) -> AsyncIterator[TurnEvent]:
-        inbox = self.session._inbox
         timeout = self.session.client.timeout_s
-        while not self._done:
-            message = await asyncio.wait_for(inbox.get(), timeout)
-            if isinstance(message, Error):
-                if self.number is None:
+        try:
+            while not self._done:
+                message = await asyncio.wait_for(self._queue.get(), timeout)
+                if isinstance(message, Error):
                     raise MergError(message.code, message.message, message.sid)
-                continue
-            event = to_event(message, self.session.names)
-            if event is None:
-                continue
-            if self.number is None:
-                if not isinstance(event, TurnStarted):
+                event = to_event(message, self.session.names)
+                if event is None:
                     continue
-                self.number = event.turn
-            if event.turn != self.number:
-                continue
-            if isinstance(event, TurnEnded):
-                self._done = True
-            yield event
+                if isinstance(event, TurnEnded):
+                    self._done = True
+                yield event
+        finally:
+            if self._done or self.number is None:
+                self.session._forget(self)
 
     async def collect(self) -> TurnResult:
         """Wait for the whole turn and gather its audio and face frames."""

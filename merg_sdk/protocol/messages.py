@@ -128,6 +128,8 @@ class TurnStart(Message):
     sid: str
     turn: int
     source: str
+    ref: int | None = None
+    """`seq` of the request that started this turn, so a client matches turns to requests."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from merg_sdk.protocol import (
     TurnEnd,
 )
 from merg_sdk.server.config import ServerConfig
+from merg_sdk.server.connections import ConnectionWatch
 from merg_sdk.server.handlers import Handlers
 from merg_sdk.server.outbox import Outbox, PeerGone, PeerStalled
 from merg_sdk.server.security import secure_server_socket
@@ -66,12 +67,13 @@ class MergServer:
         self._context: zmq.asyncio.Context | None = None
         self._socket: zmq.asyncio.Socket | None = None
         self._authenticator = None
+        self._connections: ConnectionWatch | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._handlers = Handlers(self)
         self.started = asyncio.Event()
 
     def capabilities(self) -> dict[str, list]:
-        features = ["say", "interrupt", "ping", "playback", "resume"]
+        features = ["say", "interrupt", "ping", "playback", "resume", "head", "eyes"]
         if self.config.server_secret_key:
             features.append("curve")
         return {
@@ -98,6 +100,8 @@ class MergServer:
         socket.setsockopt(zmq.MAXMSGSIZE, self.config.limits.transport_max_message_bytes)
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.SNDHWM, self.config.limits.send_hwm)
+        if self.config.limits.socket_send_buffer_bytes:
+            socket.setsockopt(zmq.SNDBUF, self.config.limits.socket_send_buffer_bytes)
         if self.config.server_secret_key:
             self._authenticator = secure_server_socket(
                 self._context,
@@ -113,9 +117,11 @@ class MergServer:
             socket.bind(self.config.endpoint)
         self.endpoint = socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self._socket = socket
+        self._connections = ConnectionWatch(socket, self.drop_client)
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="merg-receive"),
             asyncio.create_task(self._reap_loop(), name="merg-reap"),
+            asyncio.create_task(self._connections.run(), name="merg-connections"),
         ]
         self.started.set()
         log.info("serving on %s", self.endpoint)
@@ -139,6 +145,8 @@ class MergServer:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self._connections is not None:
+            self._connections.close()
         if self._authenticator is not None:
             self._authenticator.stop()
         if self._socket is not None:
@@ -152,8 +160,10 @@ class MergServer:
     async def _receive_loop(self) -> None:
         assert self._socket is not None
         while True:
-            frames = await self._socket.recv_multipart(copy=True)
-            identity, payload = frames[0], frames[1:]
+            frames = await self._socket.recv_multipart(copy=False)
+            identity, payload = frames[0].bytes, [frame.bytes for frame in frames[1:]]
+            if len(frames) > 1:
+                self._connections.saw(identity, frames[1])
             client = self._client(identity)
             client.last_seen = time.monotonic()
             try:
@@ -186,7 +196,11 @@ class MergServer:
             try:
                 await client.outbox.run()
             except PeerStalled:
-                log.warning("client %s stopped reading; ending its turns", client.identity.hex())
+                if not client.outbox.stalled:
+                    log.warning(
+                        "client %s stopped reading; ending its turns", client.identity.hex()
+                    )
+                client.outbox.stalled = True
                 for session in self.sessions.owned_by(client.identity):
                     await self.end_turn(session, "error", code=ErrorCode.OVERLOADED)
             except PeerGone:
@@ -235,7 +249,7 @@ class MergServer:
             self.send_error(
                 owner, code, f"turn {running.number} ended: {code.value}", sid=session.sid
             )
-        end_stats = stats or {"total_ms": round((time.monotonic() - running.started) * 1000, 2)}
+        end_stats = stats or running.stats.as_wire(session.sample_rate)
         self.send(
             owner, TurnEnd(sid=session.sid, turn=running.number, reason=reason, stats=end_stats)
         )

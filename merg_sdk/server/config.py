@@ -29,6 +29,12 @@ class Limits(BaseModel):
     """Per-client bytes queued in the server before a turn is held back."""
     send_hwm: int = Field(1000, ge=1)
     """ZeroMQ's send high-water mark per client, in messages, before the outbox holds back."""
+    socket_send_buffer_bytes: int = Field(0, ge=0)
+    """The kernel's send buffer per connection (SO_SNDBUF); 0 keeps the OS default. Smaller
+    means a client that falls behind is noticed sooner, with less audio in flight."""
+    resume_takeover_s: float = Field(10.0, ge=0)
+    """`resume` may take a session from a client only after that client has been silent
+    this long (a reconnect from a new socket); a live client keeps its session."""
     stall_timeout_s: float = Field(10.0, gt=0)
     """A client that takes nothing for this long while its turn waits gets `overloaded`."""
 

@@ -31,8 +31,8 @@ from merg_sdk.protocol import (
     decode,
 )
 from merg_sdk.protocol.codec import read_envelope
-from merg_sdk.server.sessions import RunningTurn, Session, new_session_id
-from merg_sdk.server.turns import SayRequest, TurnStats, run_say_turn
+from merg_sdk.server.sessions import RunningTurn, Session, TurnStats, new_session_id
+from merg_sdk.server.turns import SayRequest, run_say_turn
 
 if TYPE_CHECKING:
     from merg_sdk.server.app import ClientState, MergServer
@@ -52,9 +52,12 @@ class Handlers:
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "a message is exactly one frame")
         payload = frames[0]
         if len(payload) > limits.max_message_bytes:
+            sid, seq = _peek_ids(payload)  # so the client can tell which request failed
             raise ProtocolError(
                 ErrorCode.TOO_LARGE,
                 f"message of {len(payload)} bytes exceeds {limits.max_message_bytes}",
+                sid=sid,
+                ref=seq,
             )
         if not client.greeted:
             envelope, kind, seq = read_envelope(payload)
@@ -89,7 +92,10 @@ class Handlers:
             case Interrupt(sid=sid):
                 await server.end_turn(self._session(client, sid, seq), "interrupted")
             case Playback(sid=sid, turn=turn, t=t):
-                self._session(client, sid, seq).heard_s[turn] = t
+                if not self._session(client, sid, seq).record_heard(turn, t):
+                    raise ProtocolError(
+                        ErrorCode.BAD_MESSAGE, f"turn {turn} never started", sid=sid, ref=seq
+                    )
 
     def _session(self, client: ClientState, sid: str, seq: int | None) -> Session:
         session = self.server.sessions.get(sid)
@@ -137,14 +143,30 @@ class Handlers:
         server.send(client, _opened(session, resumed=False))
 
     def _resume(self, client: ClientState, sid: str, seq: int | None) -> None:
-        session = self.server.sessions.get(sid)
-        if session is None:
+        """Re-attach a session whose client vanished (or went silent: a reconnect from a new
+        socket usually arrives before the server notices the old one is gone)."""
+        server = self.server
+        session = server.sessions.get(sid)
+        owner = server.clients.get(session.owner) if session and session.owner else None
+        silent_s = time.monotonic() - owner.last_seen if owner else float("inf")
+        takeover_s = server.config.limits.resume_takeover_s
+        if session is None or (owner is not None and owner is not client and silent_s < takeover_s):
             raise ProtocolError(
                 ErrorCode.UNKNOWN_SESSION, f"no session {sid!r} to resume", sid=sid, ref=seq
             )
+        limit = server.config.limits.max_sessions_per_client
+        if (
+            session.owner != client.identity
+            and len(server.sessions.owned_by(client.identity)) >= limit
+        ):
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_SESSIONS, f"at most {limit} sessions per client", ref=seq
+            )
+        if owner is not None and owner is not client:
+            server.send(owner, SessionClosed(sid=sid, reason="resumed_elsewhere"))
         session.owner = client.identity
         session.detached_at = None
-        self.server.send(client, _opened(session, resumed=True))
+        server.send(client, _opened(session, resumed=True))
 
     async def _say(self, client: ClientState, request: Say, seq: int | None) -> None:
         server = self.server
@@ -169,17 +191,24 @@ class Handlers:
         intensity = DEFAULT_INTENSITY if request.intensity is None else request.intensity
         await server.end_turn(session, "interrupted")
         number = session.next_turn_number()
-        server.send(client, TurnStart(sid=session.sid, turn=number, source="say"))
+        server.send(client, TurnStart(sid=session.sid, turn=number, source="say", ref=seq))
+        stats = TurnStats()
         task = asyncio.create_task(
-            self._run_turn(client, session, number, SayRequest(request.text, emotion, intensity))
+            self._run_turn(
+                client, session, number, SayRequest(request.text, emotion, intensity), stats
+            )
         )
-        session.turn = RunningTurn(number=number, source="say", task=task)
+        session.turn = RunningTurn(number=number, source="say", task=task, stats=stats)
 
     async def _run_turn(
-        self, client: ClientState, session: Session, number: int, request: SayRequest
+        self,
+        client: ClientState,
+        session: Session,
+        number: int,
+        request: SayRequest,
+        stats: TurnStats,
     ) -> None:
         server = self.server
-        stats = TurnStats()
         tag = (session.sid, number)
 
         async def emit(message: Message) -> None:
@@ -201,12 +230,7 @@ class Handlers:
         except Exception:
             log.exception("turn %s of session %s failed", number, session.sid)
             if session.turn is not None and session.turn.number == number:
-                await server.end_turn(
-                    session,
-                    "error",
-                    code=ErrorCode.INTERNAL,
-                    stats=stats.as_wire(session.sample_rate),
-                )
+                await server.end_turn(session, "error", code=ErrorCode.INTERNAL)
             return
         if session.turn is not None and session.turn.number == number:
             session.turn = None
@@ -235,3 +259,13 @@ def _opened(session: Session, resumed: bool) -> SessionOpened:
         voice=session.voice,
         resumed=resumed,
     )
+
+
+def _peek_ids(payload: bytes) -> tuple[str | None, int | None]:
+    """The sid and seq of a message we will not process, if it is readable at all."""
+    try:
+        envelope, _, seq = read_envelope(payload)
+    except ProtocolError as exc:
+        return None, exc.ref
+    sid = envelope.get("sid")
+    return (sid if isinstance(sid, str) else None), seq

@@ -45,7 +45,7 @@ def _size(message: Message) -> int:
     if isinstance(message, Audio):
         return len(message.pcm) + 96
     if isinstance(message, Face):
-        return len(message.weights) + 128
+        return len(message.weights) + len(message.head or b"") + len(message.eyes or b"") + 128
     return 256
 
 
@@ -67,6 +67,8 @@ class Outbox:
         self._bytes = 0
         self._changed = asyncio.Event()
         self._seq = 0
+        self.stalled = False
+        """Set by the owner when it has reacted to a stall; cleared by the next send."""
 
     async def put(self, message: Message, tag: TurnTag | None = None) -> None:
         """Queue a message; waits (holding the turn back) while the queue is full."""
@@ -100,9 +102,9 @@ class Outbox:
                 self._changed.clear()
                 await self._changed.wait()
             item = self._queue[0]
-            self._seq += 1
-            payload = encode(item.message, self._seq)
+            payload = encode(item.message, self._seq + 1)  # a number is used once it is sent
             await self._send(payload)
+            self._seq += 1
             if self._queue and self._queue[0] is item:
                 self._queue.popleft()
                 self._bytes -= item.size
@@ -115,6 +117,7 @@ class Outbox:
         while True:
             try:
                 await self._socket.send_multipart([self._identity, payload], flags=zmq.NOBLOCK)
+                self.stalled = False
                 return
             except zmq.Again:
                 now = time.monotonic()

@@ -9,12 +9,41 @@ from dataclasses import dataclass, field
 
 from merg_sdk.motion import Rig
 
+HEARD_TURNS_KEPT = 16
+
+
+@dataclass(slots=True)
+class TurnStats:
+    """What `turn.end` reports; times are milliseconds from the turn's start."""
+
+    started: float = field(default_factory=time.monotonic)
+    first_audio_ms: float | None = None
+    first_face_ms: float | None = None
+    samples: int = 0
+    frames: int = 0
+    clauses: int = 0
+
+    def elapsed_ms(self) -> float:
+        return round((time.monotonic() - self.started) * 1000.0, 2)
+
+    def as_wire(self, sample_rate: int) -> dict[str, float | int | None]:
+        return {
+            "first_audio_ms": self.first_audio_ms,
+            "first_face_ms": self.first_face_ms,
+            "audio_s": round(self.samples / sample_rate, 4),
+            "samples": self.samples,
+            "frames": self.frames,
+            "clauses": self.clauses,
+            "total_ms": self.elapsed_ms(),
+        }
+
 
 @dataclass(slots=True)
 class RunningTurn:
     number: int
     source: str
     task: asyncio.Task[None]
+    stats: TurnStats
     started: float = field(default_factory=time.monotonic)
 
 
@@ -32,6 +61,15 @@ class Session:
     turn: RunningTurn | None = None
     detached_at: float | None = None
     heard_s: dict[int, float] = field(default_factory=dict)
+
+    def record_heard(self, turn: int, heard_s: float) -> bool:
+        """Keep how much of a recent turn the user heard; False for a turn never started."""
+        if not 1 <= turn <= self.turns_started:
+            return False
+        self.heard_s[turn] = heard_s
+        for old in sorted(self.heard_s)[:-HEARD_TURNS_KEPT]:
+            del self.heard_s[old]
+        return True
 
     def next_turn_number(self) -> int:
         self.turns_started += 1

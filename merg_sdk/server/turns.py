@@ -7,48 +7,22 @@ The turn is one asyncio task; cancelling it (interrupt) stops every stage.
 
 from __future__ import annotations
 
-import time
+import zlib
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from merg_sdk.motion import FaceAnimator
 from merg_sdk.protocol import Audio, Face, Message, Reply
-from merg_sdk.server.sessions import Session
+from merg_sdk.server.sessions import Session, TurnStats
 from merg_sdk.speech.base import TextToSpeech, speak
 from merg_sdk.speech.clauses import split_clauses
 from merg_sdk.speech.prosody import prosody_for
 from merg_sdk.speech.types import SpeechSegment
 
 Emit = Callable[[Message], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class TurnStats:
-    """What `turn.end` reports; times are milliseconds from the turn's start."""
-
-    started: float = field(default_factory=time.monotonic)
-    first_audio_ms: float | None = None
-    first_face_ms: float | None = None
-    samples: int = 0
-    frames: int = 0
-    clauses: int = 0
-
-    def elapsed_ms(self) -> float:
-        return round((time.monotonic() - self.started) * 1000.0, 2)
-
-    def as_wire(self, sample_rate: int) -> dict[str, float | int | None]:
-        return {
-            "first_audio_ms": self.first_audio_ms,
-            "first_face_ms": self.first_face_ms,
-            "audio_s": round(self.samples / sample_rate, 4),
-            "samples": self.samples,
-            "frames": self.frames,
-            "clauses": self.clauses,
-            "total_ms": self.elapsed_ms(),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +50,7 @@ async def run_say_turn(
         fps=session.fps,
         emotion=request.emotion,
         intensity=request.intensity,
-        seed=hash((session.sid, turn)) & 0x7FFFFFFF,
+        seed=zlib.crc32(f"{session.sid}/{turn}".encode()),  # same in every process
     )
     segments = speak(
         tts,
