@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from merg_sdk.speech.backends.piper import PiperTTS
-from merg_sdk.speech.base import Prosody, speak
+from merg_sdk.speech.base import Prosody, SpeechRequest, speak
 
 
 def test_phoneme_timings_cover_the_audio_exactly(tts: PiperTTS) -> None:
@@ -32,7 +32,8 @@ def test_rate_changes_duration(tts: PiperTTS) -> None:
 def test_speak_streams_clauses_on_one_timeline(tts: PiperTTS, rate: int) -> None:
     async def run() -> list:
         with ThreadPoolExecutor(2) as pool:
-            clauses = ["First clause here.", "And a second one.", "Then the third."]
+            texts = ["First clause here.", "And a second one.", "Then the third."]
+            clauses = [SpeechRequest(text) for text in texts]
             return [s async for s in speak(tts, clauses, voice=tts.default_voice,
                                            sample_rate=rate, executor=pool)]  # fmt: skip
 

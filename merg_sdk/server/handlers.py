@@ -32,7 +32,7 @@ from merg_sdk.protocol import (
 )
 from merg_sdk.protocol.codec import read_envelope
 from merg_sdk.server.sessions import RunningTurn, Session, TurnStats, new_session_id
-from merg_sdk.server.turns import SayRequest, run_say_turn
+from merg_sdk.server.turns import Line, run_speech_turn, say_lines
 
 if TYPE_CHECKING:
     from merg_sdk.server.app import ClientState, MergServer
@@ -195,7 +195,7 @@ class Handlers:
         stats = TurnStats()
         task = asyncio.create_task(
             self._run_turn(
-                client, session, number, SayRequest(request.text, emotion, intensity), stats
+                client, session, number, say_lines(request.text, emotion, intensity), stats
             )
         )
         session.turn = RunningTurn(number=number, source="say", task=task, stats=stats)
@@ -205,7 +205,7 @@ class Handlers:
         client: ClientState,
         session: Session,
         number: int,
-        request: SayRequest,
+        lines: list[Line],
         stats: TurnStats,
     ) -> None:
         server = self.server
@@ -215,10 +215,10 @@ class Handlers:
             await client.outbox.put(message, tag)
 
         try:
-            await run_say_turn(
+            await run_speech_turn(
                 session,
                 number,
-                request,
+                lines,
                 tts=server.tts,
                 executor=server.executor,
                 chunk_samples=max(1, session.sample_rate * server.config.audio_chunk_ms // 1000),

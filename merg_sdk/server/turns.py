@@ -7,8 +7,10 @@ The turn is one asyncio task; cancelling it (interrupt) stops every stage.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -17,72 +19,111 @@ import numpy as np
 from merg_sdk.motion import FaceAnimator
 from merg_sdk.protocol import Audio, Face, Message, Reply
 from merg_sdk.server.sessions import Session, TurnStats
-from merg_sdk.speech.base import TextToSpeech, speak
+from merg_sdk.speech.base import SpeechRequest, TextToSpeech, speak
 from merg_sdk.speech.clauses import split_clauses
 from merg_sdk.speech.prosody import prosody_for
 from merg_sdk.speech.types import SpeechSegment
+from merg_sdk.streaming import as_async, prefetch
 
 Emit = Callable[[Message], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
-class SayRequest:
+class Line:
+    """A clause the avatar will say, and how it feels saying it.
+
+    `final` is True on the last clause when that is known in advance (a `say`);
+    None while an LLM may still write more (the turn then closes with an empty
+    final `reply`).
+    """
+
     text: str
     emotion: str
     intensity: float
+    strategy: str | None = None
+    final: bool | None = None
 
 
-async def run_say_turn(
+def say_lines(text: str, emotion: str, intensity: float) -> list[Line]:
+    clauses = split_clauses(text)
+    return [
+        Line(clause, emotion, intensity, final=index == len(clauses) - 1)
+        for index, clause in enumerate(clauses)
+    ]
+
+
+async def run_speech_turn(
     session: Session,
     turn: int,
-    request: SayRequest,
+    lines: Iterable[Line] | AsyncIterable[Line],
     *,
     tts: TextToSpeech,
     executor: Executor,
     chunk_samples: int,
     emit: Emit,
     stats: TurnStats,
+    spoken: list[str] | None = None,
 ) -> None:
-    """Speak and animate one scripted line, emitting wire messages as they exist."""
-    clauses = split_clauses(request.text)
-    animator = FaceAnimator(
-        rig=session.rig,
-        fps=session.fps,
-        emotion=request.emotion,
-        intensity=request.intensity,
-        seed=zlib.crc32(f"{session.sid}/{turn}".encode()),  # same in every process
-    )
+    """Speak and animate clauses as they arrive, emitting wire messages as they exist.
+
+    `spoken` collects the text of each clause whose audio has been sent, for the
+    conversation memory. Lines are pulled ahead (an LLM keeps writing while the
+    first clause is synthesized).
+    """
+    queued: deque[Line] = deque()
+
+    async def requests() -> AsyncIterator[SpeechRequest]:
+        async for line in prefetch(as_async(lines)):
+            queued.append(line)
+            yield SpeechRequest(line.text, prosody_for(line.emotion, line.intensity))
+
+    animator: FaceAnimator | None = None
+    last: Line | None = None
     segments = speak(
-        tts,
-        clauses,
-        voice=session.voice,
-        sample_rate=session.sample_rate,
-        executor=executor,
-        prosody=prosody_for(request.emotion, request.intensity),
+        tts, requests(), voice=session.voice, sample_rate=session.sample_rate, executor=executor
     )
-    try:
+    async with contextlib.aclosing(segments):
         async for segment in segments:
-            stats.clauses += 1
-            final = stats.clauses == len(clauses)
-            await emit(
-                Reply(
-                    sid=session.sid,
-                    turn=turn,
-                    text=segment.text,
-                    emotion=request.emotion,
-                    intensity=request.intensity,
-                    final=final,
-                    t0=segment.t0,
-                    phonemes=[
-                        [p.phoneme, round(p.start_s, 5), round(p.end_s, 5)]
-                        for p in segment.phonemes
-                    ],
+            line = queued.popleft()
+            if animator is None:
+                animator = FaceAnimator(
+                    rig=session.rig,
+                    fps=session.fps,
+                    emotion=line.emotion,
+                    intensity=line.intensity,
+                    seed=zlib.crc32(f"{session.sid}/{turn}".encode()),  # same in every process
                 )
-            )
+            elif last is not None and (line.emotion, line.intensity) != (
+                last.emotion,
+                last.intensity,
+            ):
+                animator.set_emotion(line.emotion, line.intensity)
+            stats.clauses += 1
+            await emit(_reply(session, turn, line, segment))
             animator.feed(segment.phonemes)
             await _emit_segment(session, turn, segment, animator, chunk_samples, emit, stats)
-    finally:
-        await segments.aclose()
+            if spoken is not None:
+                spoken.append(line.text)
+            last = line
+    if last is not None and not last.final:
+        closing = Line("", last.emotion, last.intensity, last.strategy, final=True)
+        await emit(_reply(session, turn, closing, None))
+
+
+def _reply(session: Session, turn: int, line: Line, segment: SpeechSegment | None) -> Reply:
+    return Reply(
+        sid=session.sid,
+        turn=turn,
+        text=line.text,
+        emotion=line.emotion,
+        intensity=line.intensity,
+        final=bool(line.final),
+        strategy=line.strategy,
+        t0=segment.t0 if segment else None,
+        phonemes=[[p.phoneme, round(p.start_s, 5), round(p.end_s, 5)] for p in segment.phonemes]
+        if segment
+        else None,
+    )
 
 
 async def _emit_segment(

@@ -9,17 +9,16 @@ the next clause synthesized while the current one is sent.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from itertools import islice
 from typing import Protocol
 
 import numpy as np
 
 from merg_sdk.speech.resample import Resampler
 from merg_sdk.speech.types import PhonemeSpan, SpeechSegment
+from merg_sdk.streaming import as_async
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +48,14 @@ class Prosody:
     volume: float = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class SpeechRequest:
+    """One clause to speak, and how."""
+
+    text: str
+    prosody: Prosody = Prosody()
+
+
 class TextToSpeech(Protocol):
     """A speech engine. `synthesize` is blocking and must be safe to call from threads."""
 
@@ -65,44 +72,36 @@ class TextToSpeech(Protocol):
 
 async def speak(
     tts: TextToSpeech,
-    clauses: Iterable[str],
+    requests: Iterable[SpeechRequest] | AsyncIterable[SpeechRequest],
     *,
     voice: str,
     sample_rate: int,
     executor: Executor,
-    prosody: Prosody | None = None,
     start_sample: int = 0,
 ) -> AsyncIterator[SpeechSegment]:
     """Synthesize clauses in order, yielding each as soon as it exists.
 
-    While a clause is being sent and animated, the next one is synthesized.
-
-    Cancelling the consumer cancels the look-ahead synthesis too (its result,
-    if the thread already runs, is dropped): an interrupt leaves nothing behind.
+    Clauses may arrive while earlier ones are spoken (from an LLM, say); each
+    is synthesized in a worker thread and resampled there, then placed on the
+    turn timeline right after the previous one. Cancelling the consumer drops
+    a synthesis in flight: an interrupt leaves nothing behind.
     """
     loop = asyncio.get_running_loop()
-    delivery = prosody or Prosody()
     resampler = Resampler(sample_rate)
-    remaining = iter(clauses)
+    position = start_sample
 
-    def synthesize(text: str, t0: int) -> SpeechSegment:
-        return place_on_timeline(text, tts.synthesize(text, voice, delivery), resampler, t0)
+    def synthesize(request: SpeechRequest, t0: int) -> SpeechSegment:
+        clause = tts.synthesize(request.text, voice, request.prosody)
+        return place_on_timeline(request.text, clause, resampler, t0)
 
-    def submit(text: str, t0: int) -> tuple[str, asyncio.Future[SpeechSegment]]:
-        return text, loop.run_in_executor(executor, synthesize, text, t0)
-
-    pending = deque(submit(text, start_sample) for text in islice(remaining, 1))
-    try:
-        while pending:
-            _, future = pending.popleft()
+    async for request in as_async(requests):
+        future = loop.run_in_executor(executor, synthesize, request, position)
+        try:
             segment = await future
-            # the next clause starts only now: run alongside, it would halve the first
-            # clause's share of the CPU and delay the first audio
-            pending.extend(submit(following, segment.end) for following in islice(remaining, 1))
-            yield segment
-    finally:
-        for _, future in pending:
+        finally:
             future.cancel()
+        position = segment.end
+        yield segment
 
 
 def place_on_timeline(
