@@ -143,3 +143,25 @@ def test_face_messages_carry_head_and_eye_rotation(client: MergClient) -> None:
     assert np.isfinite(result.head).all() and np.abs(result.head).max() < 0.3
     assert np.ptp(result.head[:, 0]) > 0.01  # the head moves
     assert np.abs(result.eyes).max() < 0.6
+
+
+@pytest.mark.parametrize(
+    ("rig", "count", "first"),
+    [("livelink", 61, "EyeBlinkLeft"), ("facecap", 52, None), ("vrm1", 18, None),
+     ("vrm0", 17, None), ("oculus", 15, "sil")],
+)  # fmt: skip
+def test_sessions_stream_any_name_set(client: MergClient, rig: str, count: int, first) -> None:
+    assert rig in client.welcome.capabilities["rigs"]
+    session = client.open_session(rig=rig, fps=30, sample_rate=16000)
+    assert session.rig == rig and len(session.names) == count
+    if first:
+        assert session.names[0] == first
+    result = session.say("Open wide and say aah.").collect()
+    assert result.weights.shape == (len(result.weights), count) and len(result.weights) > 10
+    assert np.isfinite(result.weights).all()
+    if rig == "livelink":
+        jaw = result.column("JawOpen")
+        assert jaw.max() > 0.3 and result.column("HeadPitch").std() > 0.001
+    if rig in ("vrm1", "vrm0"):
+        mouth = result.column("aa" if rig == "vrm1" else "a")
+        assert mouth.max() > 0.3

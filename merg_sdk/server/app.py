@@ -19,7 +19,8 @@ import zmq
 import zmq.asyncio
 
 import merg_sdk
-from merg_sdk.motion import EMOTIONS, available_rigs
+from merg_sdk.motion import EMOTIONS
+from merg_sdk.motion.output import output_rigs
 from merg_sdk.protocol import (
     SUPPORTED_FPS,
     SUPPORTED_SAMPLE_RATES_HZ,
@@ -77,7 +78,7 @@ class MergServer:
         if self.config.server_secret_key:
             features.append("curve")
         return {
-            "rigs": list(available_rigs()),
+            "rigs": list(output_rigs()),
             "voices": list(self.tts.voices),
             "fps": list(SUPPORTED_FPS),
             "sample_rates": list(SUPPORTED_SAMPLE_RATES_HZ),

@@ -7,7 +7,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from merg_sdk.motion import EMOTIONS, load_rig
+from merg_sdk.motion import EMOTIONS
+from merg_sdk.motion.output import output_rig
 from merg_sdk.protocol import (
     CLIENT_MESSAGES,
     SUPPORTED_FPS,
@@ -126,11 +127,9 @@ class Handlers:
         voice = request.voice or server.tts.default_voice
         _require(voice in server.tts.voices, f"unknown voice {voice!r}", seq)
         try:
-            rig = load_rig(request.rig)
-        except (KeyError, ValueError, FileNotFoundError):
-            raise ProtocolError(
-                ErrorCode.UNSUPPORTED, f"unknown rig {request.rig!r}", ref=seq
-            ) from None
+            rig = output_rig(request.rig)
+        except ValueError as exc:
+            raise ProtocolError(ErrorCode.UNSUPPORTED, str(exc), ref=seq) from None
         session = Session(
             sid=new_session_id(),
             owner=client.identity,

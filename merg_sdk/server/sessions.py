@@ -7,7 +7,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from merg_sdk.motion import Rig
+from merg_sdk.motion.output import OutputRig
 
 HEARD_TURNS_KEPT = 16
 
@@ -53,7 +53,7 @@ class Session:
 
     sid: str
     owner: bytes | None
-    rig: Rig
+    rig: OutputRig
     fps: int
     sample_rate: int
     voice: str

@@ -87,7 +87,7 @@ async def run_speech_turn(
             line = queued.popleft()
             if animator is None:
                 animator = FaceAnimator(
-                    rig=session.rig,
+                    rig=session.rig.base,
                     fps=session.fps,
                     emotion=line.emotion,
                     intensity=line.intensity,
@@ -150,7 +150,7 @@ async def _emit_segment(
                     f0=block.f0,
                     fps=session.fps,
                     count=count,
-                    weights=_float32_bytes(block.weights),
+                    weights=_float32_bytes(session.rig.weights(block)),
                     head=_float32_bytes(block.head),
                     eyes=_float32_bytes(block.eyes),
                 )
