@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from merg_sdk.client import MergClient
 from merg_sdk.server import Limits, ServerConfig, ServerThread
+from merg_sdk.server.config import EmpathyConfig
+from merg_sdk.server.conversation import Mind, load_mind
 from merg_sdk.speech.backends.piper import PiperTTS
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture(scope="session")
@@ -20,20 +26,27 @@ def tts() -> PiperTTS:
 
 
 @pytest.fixture(scope="session")
-def server(tts: PiperTTS) -> Iterator[ServerThread]:
-    with ServerThread(ServerConfig(port=0), tts=tts) as running:
+def mind() -> Mind:
+    """Text perception, the embedded LLM and the personas, loaded once for the suite."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return load_mind(EmpathyConfig(persona_dirs=(EXAMPLES / "personas",)))
+
+
+@pytest.fixture(scope="session")
+def server(tts: PiperTTS, mind: Mind) -> Iterator[ServerThread]:
+    with ServerThread(ServerConfig(port=0), tts=tts, mind=mind) as running:
         yield running
 
 
 @pytest.fixture()
-def make_server(tts: PiperTTS) -> Iterator:
+def make_server(tts: PiperTTS, mind: Mind) -> Iterator:
     """Start servers with custom configuration; all are stopped after the test."""
     started: list[ServerThread] = []
 
     def start(**options) -> ServerThread:
         limits = options.pop("limits", {})
         config = ServerConfig(port=0, limits=Limits(**limits), **options)
-        running = ServerThread(config, tts=tts)
+        running = ServerThread(config, tts=tts, mind=mind)
         running.start()
         started.append(running)
         return running

@@ -5,11 +5,14 @@ from merg_sdk.client.events import (
     AudioChunk,
     FaceFrames,
     MergError,
+    ReasoningChain,
     ReplyText,
+    SafetyAlert,
     TurnEnded,
     TurnEvent,
     TurnResult,
     TurnStarted,
+    UserAffectRead,
 )
 from merg_sdk.client.sync import MergClient, MergSession, MergTurn
 
@@ -23,9 +26,12 @@ __all__ = [
     "MergError",
     "MergSession",
     "MergTurn",
+    "ReasoningChain",
     "ReplyText",
+    "SafetyAlert",
     "TurnEnded",
     "TurnEvent",
     "TurnResult",
     "TurnStarted",
+    "UserAffectRead",
 ]

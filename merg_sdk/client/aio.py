@@ -44,6 +44,7 @@ from merg_sdk.protocol import (
     SessionOpened,
     TurnEnd,
     TurnStart,
+    UserText,
     Welcome,
     decode,
     encode,
@@ -298,6 +299,13 @@ class AsyncSession:
         turn = AsyncTurn(self)
         say = Say(sid=self.sid, text=text, emotion=emotion, intensity=intensity)
         seq = await self.client.send(say, before_send=turn._bind)
+        assert turn.request_seq == seq
+        return turn
+
+    async def send_text(self, text: str) -> AsyncTurn:
+        """What the user said; the avatar reads it, plans, and replies (a `user.text` turn)."""
+        turn = AsyncTurn(self)
+        seq = await self.client.send(UserText(sid=self.sid, text=text), before_send=turn._bind)
         assert turn.request_seq == seq
         return turn
 

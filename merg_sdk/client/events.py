@@ -7,7 +7,17 @@ from typing import Any
 
 import numpy as np
 
-from merg_sdk.protocol import Audio, Face, Message, Reply, TurnEnd, TurnStart
+from merg_sdk.protocol import (
+    Audio,
+    Face,
+    Message,
+    Reasoning,
+    Reply,
+    Safety,
+    TurnEnd,
+    TurnStart,
+    UserAffect,
+)
 
 
 class MergError(Exception):
@@ -24,6 +34,37 @@ class MergError(Exception):
 class TurnStarted:
     turn: int
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserAffectRead:
+    """How the server read the user this turn (`by` holds each modality's reading)."""
+
+    turn: int
+    emotion: str
+    vad: tuple[float, float, float]
+    confidence: float
+    fine_emotion: str | None = None
+    cause: str | None = None
+    by: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningChain:
+    """The chain of empathy behind the reply (need, stage, strategy, avatar emotion...)."""
+
+    turn: int
+    chain: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyAlert:
+    """Crisis language in the user's words; the host decides whom to alert."""
+
+    turn: int
+    category: str
+    severity: str
+    matched: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +118,16 @@ class TurnEnded:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-TurnEvent = TurnStarted | ReplyText | AudioChunk | FaceFrames | TurnEnded
+TurnEvent = (
+    TurnStarted
+    | UserAffectRead
+    | ReasoningChain
+    | SafetyAlert
+    | ReplyText
+    | AudioChunk
+    | FaceFrames
+    | TurnEnded
+)
 
 
 def to_event(message: Message, names: tuple[str, ...]) -> TurnEvent | None:
@@ -85,6 +135,16 @@ def to_event(message: Message, names: tuple[str, ...]) -> TurnEvent | None:
     match message:
         case TurnStart(turn=turn, source=source):
             return TurnStarted(turn, source)
+        case UserAffect():
+            vad = tuple(float(v) for v in message.vad[:3])
+            return UserAffectRead(
+                message.turn, message.emotion, vad, message.confidence,  # type: ignore[arg-type]
+                message.fine_emotion, message.cause, dict(message.by),
+            )  # fmt: skip
+        case Reasoning(turn=turn, chain=chain):
+            return ReasoningChain(turn, dict(chain))
+        case Safety(turn=turn, category=category, severity=severity, matched=matched):
+            return SafetyAlert(turn, category, severity, matched)
         case Reply():
             return ReplyText(
                 message.turn,

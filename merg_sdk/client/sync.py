@@ -97,6 +97,10 @@ class MergSession:
         turn = self._client._loop.run(self._async.say(text, emotion, intensity))
         return MergTurn(self, turn)
 
+    def send_text(self, text: str) -> MergTurn:
+        """What the user said; the avatar replies (a `user.text` turn)."""
+        return MergTurn(self, self._client._loop.run(self._async.send_text(text)))
+
     def interrupt(self) -> None:
         self._client._loop.run(self._async.interrupt())
 

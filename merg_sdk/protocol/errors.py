@@ -22,6 +22,9 @@ class ErrorCode(StrEnum):
     """The per-client or server-wide session limit is reached."""
     OVERLOADED = "overloaded"
     """The server or this client's stream cannot keep up; the turn was ended."""
+    UPSTREAM_FAILED = "upstream_failed"
+    """A model backend (the LLM, a Riva server) failed or timed out; the avatar answered
+    with a fallback and the turn ends with reason `error`."""
     INTERNAL = "internal"
     """A fault inside the server; the session survives."""
 

@@ -106,6 +106,15 @@ class Say(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class UserText(Message):
+    """The user said this (typed, or recognised by the engine); the avatar replies."""
+
+    TYPE: ClassVar[str] = "user.text"
+    sid: NonEmptyStr
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Interrupt(Message):
     TYPE: ClassVar[str] = "interrupt"
     sid: NonEmptyStr
@@ -130,6 +139,43 @@ class TurnStart(Message):
     source: str
     ref: int | None = None
     """`seq` of the request that started this turn, so a client matches turns to requests."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserAffect(Message):
+    """How the user seems to feel this turn; `by` holds each modality's own reading."""
+
+    TYPE: ClassVar[str] = "user.affect"
+    sid: str
+    turn: int
+    emotion: str
+    vad: list[float]
+    confidence: float
+    by: dict[str, Any] = field(default_factory=dict)
+    fine_emotion: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning(Message):
+    """The chain of empathy behind a reply, for tools and therapists' dashboards."""
+
+    TYPE: ClassVar[str] = "reasoning"
+    sid: str
+    turn: int
+    chain: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Safety(Message):
+    """Crisis language in the user's words: the host decides whom to alert."""
+
+    TYPE: ClassVar[str] = "safety"
+    sid: str
+    turn: int
+    category: str
+    severity: str
+    matched: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +251,8 @@ class Error(Message):
 
 
 CLIENT_MESSAGES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (Hello, Ping, SessionOpen, SessionClose, Say, Interrupt, Playback)
+    cls.TYPE: cls
+    for cls in (Hello, Ping, SessionOpen, SessionClose, Say, UserText, Interrupt, Playback)
 }
 SERVER_MESSAGES: dict[str, type[Message]] = {
     cls.TYPE: cls
@@ -215,6 +262,9 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         SessionOpened,
         SessionClosed,
         TurnStart,
+        UserAffect,
+        Reasoning,
+        Safety,
         Reply,
         Audio,
         Face,

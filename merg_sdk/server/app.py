@@ -32,6 +32,7 @@ from merg_sdk.protocol import (
 )
 from merg_sdk.server.config import ServerConfig
 from merg_sdk.server.connections import ConnectionWatch
+from merg_sdk.server.conversation import Mind, load_mind
 from merg_sdk.server.handlers import Handlers
 from merg_sdk.server.outbox import Outbox, PeerGone, PeerStalled
 from merg_sdk.server.security import secure_server_socket
@@ -56,9 +57,16 @@ class ClientState:
 class MergServer:
     """Serve protocol v1 until `stop()`; see docs/protocol.md for the messages."""
 
-    def __init__(self, config: ServerConfig | None = None, tts: TextToSpeech | None = None):
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        tts: TextToSpeech | None = None,
+        mind: Mind | None = None,
+    ):
         self.config = config or ServerConfig()
         self.tts: TextToSpeech = tts or PiperTTS()
+        self.mind = mind
+        """Perception, LLM and personas for `user.text` turns (None: say-only server)."""
         self.sessions = SessionRegistry()
         self.clients: dict[bytes, ClientState] = {}
         self.executor = ThreadPoolExecutor(
@@ -75,6 +83,8 @@ class MergServer:
 
     def capabilities(self) -> dict[str, list]:
         features = ["say", "interrupt", "ping", "playback", "resume", "head", "eyes"]
+        if self.mind is not None:
+            features += ["user.text", "reasoning", "safety"]
         if self.config.server_secret_key:
             features.append("curve")
         return {
@@ -93,8 +103,11 @@ class MergServer:
 
     async def start(self) -> str:
         """Warm the models up, then bind; returns the bound endpoint."""
+        loop = asyncio.get_running_loop()
         if self.config.warm_up and hasattr(self.tts, "warm_up"):
-            await asyncio.get_running_loop().run_in_executor(self.executor, self.tts.warm_up)
+            await loop.run_in_executor(self.executor, self.tts.warm_up)
+        if self.mind is None and self.config.empathy.enabled:
+            self.mind = await loop.run_in_executor(self.executor, load_mind, self.config.empathy)
         self._context = zmq.asyncio.Context()
         socket = self._context.socket(zmq.ROUTER)
         socket.setsockopt(zmq.ROUTER_MANDATORY, 1)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from merg_sdk.empathy.llm.factory import LLMConfig
 from merg_sdk.protocol.constants import DEFAULT_HOST, DEFAULT_PORT
 
 
@@ -39,6 +40,21 @@ class Limits(BaseModel):
     """A client that takes nothing for this long while its turn waits gets `overloaded`."""
 
 
+class EmpathyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    """Load text perception and the LLM at start; without them `user.text` is unsupported."""
+    llm: LLMConfig = LLMConfig()
+    persona_dirs: tuple[Path, ...] = ()
+    """Folders of persona YAML files, in addition to the built-in ones."""
+    default_persona: str = "companion"
+    max_reply_tokens: int = Field(90, ge=8, le=1024)
+    first_token_timeout_s: float = Field(4.0, gt=0)
+    """The longest silence from the LLM before the avatar answers with its fallback."""
+    temperature: float = Field(0.6, ge=0)
+
+
 class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,6 +70,7 @@ class ServerConfig(BaseModel):
     """Audio is sent in chunks this long, each preceded by the face frames it covers."""
     warm_up: bool = True
     limits: Limits = Limits()
+    empathy: EmpathyConfig = EmpathyConfig()
 
     @model_validator(mode="after")
     def _check_exposure(self) -> ServerConfig:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
 
+from merg_sdk.empathy.chain import EmpathyChain
+from merg_sdk.empathy.persona import PersonaError
 from merg_sdk.motion import EMOTIONS
 from merg_sdk.motion.output import output_rig
 from merg_sdk.protocol import (
@@ -26,14 +27,15 @@ from merg_sdk.protocol import (
     SessionClosed,
     SessionOpen,
     SessionOpened,
-    TurnEnd,
-    TurnStart,
+    UserText,
     Welcome,
     decode,
 )
 from merg_sdk.protocol.codec import read_envelope
-from merg_sdk.server.sessions import RunningTurn, Session, TurnStats, new_session_id
-from merg_sdk.server.turns import Line, run_speech_turn, say_lines
+from merg_sdk.server.conversation import reply_lines
+from merg_sdk.server.launcher import TurnLauncher
+from merg_sdk.server.sessions import Session, new_session_id
+from merg_sdk.server.turns import say_lines
 
 if TYPE_CHECKING:
     from merg_sdk.server.app import ClientState, MergServer
@@ -46,6 +48,7 @@ DEFAULT_INTENSITY = 0.5
 class Handlers:
     def __init__(self, server: MergServer) -> None:
         self.server = server
+        self.turns = TurnLauncher(server)
 
     async def handle(self, client: ClientState, frames: list[bytes]) -> None:
         limits = self.server.config.limits
@@ -90,6 +93,8 @@ class Handlers:
                 server.send(client, SessionClosed(sid=sid))
             case Say():
                 await self._say(client, message, seq)
+            case UserText():
+                await self._user_text(client, message, seq)
             case Interrupt(sid=sid):
                 await server.end_turn(self._session(client, sid, seq), "interrupted")
             case Playback(sid=sid, turn=turn, t=t):
@@ -124,7 +129,11 @@ class Handlers:
             f"sample_rate {request.sample_rate} not in {SUPPORTED_SAMPLE_RATES_HZ}",
             seq,
         )
-        voice = request.voice or server.tts.default_voice
+        chain = self._chain(request, seq)
+        persona_voice = chain.persona.voice if chain else None
+        if persona_voice not in server.tts.voices:
+            persona_voice = None
+        voice = request.voice or persona_voice or server.tts.default_voice
         _require(voice in server.tts.voices, f"unknown voice {voice!r}", seq)
         try:
             rig = output_rig(request.rig)
@@ -137,9 +146,23 @@ class Handlers:
             fps=request.fps,
             sample_rate=request.sample_rate,
             voice=voice,
+            chain=chain,
         )
         server.sessions.add(session)
         server.send(client, _opened(session, resumed=False))
+
+    def _chain(self, request: SessionOpen, seq: int | None) -> EmpathyChain | None:
+        """The session's persona and conversation state, when the server has empathy."""
+        mind = self.server.mind
+        if mind is None:
+            return None
+        try:
+            return EmpathyChain(mind.persona_for(request.avatar))
+        except PersonaError as exc:
+            code = (
+                ErrorCode.UNSUPPORTED if isinstance(request.avatar, str) else ErrorCode.BAD_MESSAGE
+            )
+            raise ProtocolError(code, str(exc), ref=seq) from None
 
     def _resume(self, client: ClientState, sid: str, seq: int | None) -> None:
         """Re-attach a session whose client vanished (or went silent: a reconnect from a new
@@ -168,17 +191,8 @@ class Handlers:
         server.send(client, _opened(session, resumed=True))
 
     async def _say(self, client: ClientState, request: Say, seq: int | None) -> None:
-        server = self.server
         session = self._session(client, request.sid, seq)
-        limit = server.config.limits.max_text_chars
-        if len(request.text) > limit:
-            raise ProtocolError(
-                ErrorCode.TOO_LARGE, f"text over {limit} characters", sid=session.sid, ref=seq
-            )
-        if not any(ch.isalnum() for ch in request.text):
-            raise ProtocolError(
-                ErrorCode.BAD_MESSAGE, "nothing to say: text has no words", sid=session.sid, ref=seq
-            )
+        self._check_text(session, request.text, seq)
         emotion = request.emotion or "neutral"
         if emotion not in EMOTIONS:
             raise ProtocolError(
@@ -188,59 +202,48 @@ class Handlers:
                 ref=seq,
             )
         intensity = DEFAULT_INTENSITY if request.intensity is None else request.intensity
-        await server.end_turn(session, "interrupted")
-        number = session.next_turn_number()
-        server.send(client, TurnStart(sid=session.sid, turn=number, source="say", ref=seq))
-        stats = TurnStats()
-        task = asyncio.create_task(
-            self._run_turn(
-                client, session, number, say_lines(request.text, emotion, intensity), stats
+        lines = say_lines(request.text, emotion, intensity)
+        await self.turns.start(client, session, "say", seq, lambda emit, outcome: lines)
+
+    async def _user_text(self, client: ClientState, request: UserText, seq: int | None) -> None:
+        session = self._session(client, request.sid, seq)
+        self._check_text(session, request.text, seq)
+        mind = self.server.mind
+        if mind is None or session.chain is None:
+            raise ProtocolError(
+                ErrorCode.UNSUPPORTED,
+                "this server runs without the empathy stage (perception and LLM)",
+                sid=session.sid,
+                ref=seq,
             )
-        )
-        session.turn = RunningTurn(number=number, source="say", task=task, stats=stats)
-
-    async def _run_turn(
-        self,
-        client: ClientState,
-        session: Session,
-        number: int,
-        lines: list[Line],
-        stats: TurnStats,
-    ) -> None:
-        server = self.server
-        tag = (session.sid, number)
-
-        async def emit(message: Message) -> None:
-            await client.outbox.put(message, tag)
-
-        try:
-            await run_speech_turn(
-                session,
-                number,
-                lines,
-                tts=server.tts,
-                executor=server.executor,
-                chunk_samples=max(1, session.sample_rate * server.config.audio_chunk_ms // 1000),
+        chain = session.chain
+        await self.turns.start(
+            client,
+            session,
+            "user.text",
+            seq,
+            lambda emit, outcome: reply_lines(
+                mind,
+                chain,
+                session.sid,
+                session.turns_started,
+                request.text,
+                executor=self.server.executor,
                 emit=emit,
-                stats=stats,
+                outcome=outcome,
+            ),
+            after=lambda heard, strategy: chain.heard(heard, strategy),
+        )
+
+    def _check_text(self, session: Session, text: str, seq: int | None) -> None:
+        limit = self.server.config.limits.max_text_chars
+        if len(text) > limit:
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE, f"text over {limit} characters", sid=session.sid, ref=seq
             )
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("turn %s of session %s failed", number, session.sid)
-            if session.turn is not None and session.turn.number == number:
-                await server.end_turn(session, "error", code=ErrorCode.INTERNAL)
-            return
-        if session.turn is not None and session.turn.number == number:
-            session.turn = None
-            server.send(
-                client,
-                TurnEnd(
-                    sid=session.sid,
-                    turn=number,
-                    reason="done",
-                    stats=stats.as_wire(session.sample_rate),
-                ),
+        if not any(ch.isalnum() for ch in text):
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE, "nothing to say: text has no words", sid=session.sid, ref=seq
             )
 
 

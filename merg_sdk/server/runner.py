@@ -11,6 +11,7 @@ import threading
 
 from merg_sdk.server.app import MergServer
 from merg_sdk.server.config import ServerConfig
+from merg_sdk.server.conversation import Mind
 from merg_sdk.speech.base import TextToSpeech
 
 START_TIMEOUT_S = 120.0
@@ -19,9 +20,15 @@ START_TIMEOUT_S = 120.0
 class ServerThread:
     """`with ServerThread(config) as server: connect to server.endpoint`."""
 
-    def __init__(self, config: ServerConfig | None = None, tts: TextToSpeech | None = None):
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        tts: TextToSpeech | None = None,
+        mind: Mind | None = None,
+    ):
         self.config = config or ServerConfig(port=0)
         self._tts = tts
+        self._mind = mind
         self.server: MergServer | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="merg-server", daemon=True)
@@ -64,7 +71,7 @@ class ServerThread:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self.server = MergServer(self.config, self._tts)
+            self.server = MergServer(self.config, self._tts, self._mind)
             self._loop.run_until_complete(self.server.start())
         except BaseException as exc:  # reported to the starting thread
             self._error = exc

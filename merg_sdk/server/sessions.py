@@ -7,6 +7,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from merg_sdk.empathy.chain import EmpathyChain
 from merg_sdk.motion.output import OutputRig
 
 HEARD_TURNS_KEPT = 16
@@ -60,6 +61,8 @@ class Session:
     turns_started: int = 0
     turn: RunningTurn | None = None
     detached_at: float | None = None
+    chain: EmpathyChain | None = None
+    """The conversation's state (persona, memory, strategies), when empathy is on."""
     heard_s: dict[int, float] = field(default_factory=dict)
 
     def record_heard(self, turn: int, heard_s: float) -> bool:

@@ -44,6 +44,15 @@ class Line:
     final: bool | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SpokenClause:
+    """A clause whose audio was sent, and where it starts on the turn timeline."""
+
+    text: str
+    start_s: float
+    strategy: str
+
+
 def say_lines(text: str, emotion: str, intensity: float) -> list[Line]:
     clauses = split_clauses(text)
     return [
@@ -62,7 +71,7 @@ async def run_speech_turn(
     chunk_samples: int,
     emit: Emit,
     stats: TurnStats,
-    spoken: list[str] | None = None,
+    spoken: list[SpokenClause] | None = None,
 ) -> None:
     """Speak and animate clauses as they arrive, emitting wire messages as they exist.
 
@@ -103,7 +112,8 @@ async def run_speech_turn(
             animator.feed(segment.phonemes)
             await _emit_segment(session, turn, segment, animator, chunk_samples, emit, stats)
             if spoken is not None:
-                spoken.append(line.text)
+                start_s = segment.t0 / session.sample_rate
+                spoken.append(SpokenClause(line.text, start_s, line.strategy or ""))
             last = line
     if last is not None and not last.final:
         closing = Line("", last.emotion, last.intensity, last.strategy, final=True)

@@ -1,0 +1,200 @@
+"""Evaluate the text affect reader on held-out sentences; report honestly.
+
+Prints motion-emotion accuracy, valence-sign accuracy, a confusion matrix,
+the negation and intensity checks, and milliseconds per sentence, for the
+full reader and two ablations (embedding only, lexicon only). The held-out
+set (tests/data/text_affect_eval.yaml) was written apart from the prototypes
+and was not used to choose settings; `--loo` prints the leave-one-out
+accuracy over the prototypes themselves, the criterion the settings were
+chosen by.
+
+    HF_HUB_OFFLINE=1 python bench/evaluate_text_affect.py [--loo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import resource
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from merg_sdk.perception import MOTION_EMOTIONS, TextAffect  # noqa: E402
+from merg_sdk.perception.head import PrototypeHead  # noqa: E402
+from merg_sdk.perception.text_affect import Settings  # noqa: E402
+
+EVAL_FILE = Path(__file__).resolve().parent.parent / "tests" / "data" / "text_affect_eval.yaml"
+POSITIVE = {"happy", "calm", "caring", "surprised"}
+NEUTRAL_BAND = 0.15  # |valence| below this reads as neutral
+console = Console()
+
+ABLATIONS = {
+    "full": Settings(),
+    "embedding only": Settings(
+        word_boost=0.0, negated_penalty=0.0, valence_pull=0.0, neutral_penalty=0.0,
+        lexicon_vad_share=0.0,
+    ),
+    "lexicon only": Settings(temperature=1e9),
+}
+
+
+def with_settings(reader: TextAffect, settings: Settings) -> TextAffect:
+    return TextAffect(reader.encoder, reader.prototypes, reader.lexicon, reader.head, settings)
+
+
+def sign(valence: float) -> str:
+    return "neu" if abs(valence) < NEUTRAL_BAND else ("pos" if valence > 0 else "neg")
+
+
+def expected_sign(item: dict) -> str:
+    if "valence" in item:
+        return item["valence"]
+    if item["emotion"] == "neutral":
+        return "neu"
+    return "pos" if item["emotion"] in POSITIVE else "neg"
+
+
+def evaluate(reader: TextAffect, data: dict) -> dict:
+    """Score one reader on the held-out set; returns the numbers and the confusion matrix."""
+    labels = list(MOTION_EMOTIONS)
+    confusion = np.zeros((len(labels), len(labels)), dtype=int)
+    right = valence_right = 0
+    wrong: list[str] = []
+    for item in data["items"]:
+        state = reader.analyze(item["text"])
+        confusion[labels.index(item["emotion"]), labels.index(state.emotion)] += 1
+        right += state.emotion == item["emotion"]
+        valence_right += sign(state.valence) == expected_sign(item)
+        if state.emotion != item["emotion"]:
+            wrong.append(f"{item['emotion']:>9} -> {state.emotion:<9} ({state.fine_emotion}) "
+                         f"{item['text']}")
+    negation_ok = 0
+    for item in data["negation"]:
+        state = reader.analyze(item["text"])
+        ok_valence = state.valence < -NEUTRAL_BAND if item["valence"] == "neg" else (
+            state.valence > -NEUTRAL_BAND)
+        passed = state.emotion != item["not"] and ok_valence
+        negation_ok += passed
+        if not passed:
+            wrong.append(f"negation: {state.emotion} v={state.valence:+.2f} {item['text']}")
+    intensity_ok = 0
+    for item in data["intensity"]:
+        plain, changed = reader.analyze(item["plain"]), reader.analyze(item["changed"])
+        up = item["direction"] == "up"
+        delta = (changed.arousal - plain.arousal, abs(changed.valence) - abs(plain.valence))
+        passed = all(x > 0 for x in delta) if up else all(x < 0 for x in delta)
+        intensity_ok += passed
+        if not passed:
+            wrong.append(f"intensity {item['direction']}: da={delta[0]:+.2f} "
+                         f"d|v|={delta[1]:+.2f} {item['changed']}")
+    n = len(data["items"])
+    return {
+        "accuracy": right / n,
+        "valence": valence_right / n,
+        "negation": negation_ok / len(data["negation"]),
+        "intensity": intensity_ok / len(data["intensity"]),
+        "confusion": confusion,
+        "wrong": wrong,
+        "n": n,
+    }
+
+
+def leave_one_out(reader: TextAffect, settings: Settings) -> tuple[float, float]:
+    """Motion and fine accuracy on each prototype with it removed from its centroid."""
+    protos = reader.prototypes
+    matrix = reader.encoder.encode(protos.texts)
+    motion_ok = fine_ok = 0
+    for i, text in enumerate(protos.texts):
+        keep = np.arange(len(protos.texts)) != i
+        head = PrototypeHead.fit(matrix[keep], protos.labels[keep], len(protos.names))
+        state = TextAffect(reader.encoder, protos, reader.lexicon, head, settings).analyze(text)
+        truth = protos.labels[i]
+        motion_ok += state.emotion == protos.motion[truth]
+        fine_ok += state.fine_emotion == protos.names[truth]
+    return motion_ok / len(protos.texts), fine_ok / len(protos.texts)
+
+
+def timing(reader: TextAffect, texts: list[str]) -> tuple[float, float]:
+    """Median and 95th-percentile ms per sentence, cache cleared (every text is new)."""
+    reader.encoder.clear_cache()
+    spent = []
+    for text in texts:
+        started = time.perf_counter()
+        reader.analyze(text)
+        spent.append((time.perf_counter() - started) * 1000.0)
+    spent.sort()
+    return statistics.median(spent), spent[int(0.95 * (len(spent) - 1))]
+
+
+def print_confusion(confusion: np.ndarray) -> None:
+    labels = list(MOTION_EMOTIONS)
+    table = Table(title="confusion (rows: truth, columns: read as)")
+    table.add_column("")
+    for name in labels:
+        table.add_column(name[:5], justify="right")
+    for i, name in enumerate(labels):
+        if confusion[i].sum():
+            table.add_row(name, *[str(x) if x else "." for x in confusion[i]])
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loo", action="store_true", help="also leave-one-out on prototypes")
+    parser.add_argument("--verbose", action="store_true", help="list every miss")
+    args = parser.parse_args()
+    data = yaml.safe_load(EVAL_FILE.read_text(encoding="utf-8"))
+
+    started = time.perf_counter()
+    reader = TextAffect.load()
+    load_s = time.perf_counter() - started
+    reader.warm_up()
+
+    table = Table(title=f"text affect on {len(data['items'])} held-out sentences")
+    for column in ("reader", "emotion acc", "valence sign", "negation", "intensity"):
+        table.add_column(column, justify="right")
+    if args.loo:
+        table.add_column("LOO motion / fine", justify="right")
+    results = {}
+    for name, settings in ABLATIONS.items():
+        result = results[name] = evaluate(with_settings(reader, settings), data)
+        row = [name, f"{result['accuracy']:.0%}", f"{result['valence']:.0%}",
+               f"{result['negation']:.0%}", f"{result['intensity']:.0%}"]
+        if args.loo:
+            motion, fine = leave_one_out(reader, settings)
+            row.append(f"{motion:.0%} / {fine:.0%}")
+        table.add_row(*row)
+    console.print(table)
+    print_confusion(results["full"]["confusion"])
+    misses = results["full"]["wrong"]
+    console.print(f"misses of the full reader: {len(misses)}")
+    for line in misses if args.verbose else misses[:12]:
+        console.print(f"  {line}", highlight=False)
+
+    texts = [item["text"] for item in data["items"]]
+    median, p95 = timing(reader, texts)
+    console.print(
+        f"speed: {median:.1f} ms median, {p95:.1f} ms p95 per sentence "
+        f"(torch threads: {_threads()}, load average {os.getloadavg()[0]:.1f}); "
+        f"load {load_s:.1f} s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+    console.print(f"settings: {dataclasses.asdict(Settings())}", highlight=False)
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+if __name__ == "__main__":
+    main()

