@@ -141,3 +141,21 @@ def test_the_sdk_heartbeat_keeps_a_quiet_client(make_server) -> None:
         session = client.open_session()
         time.sleep(2.0)  # no calls of ours: only the heartbeat speaks
         assert session.say("Still connected.").collect().reason == "done"
+
+
+def test_a_takeover_ends_the_old_owners_turn_and_tells_it(make_server) -> None:
+    running = make_server(limits={"resume_takeover_s": 0.3})
+    old = RawPeer(running.endpoint)
+    old.greet()
+    sid = old.open_session()
+    old.send("say", sid=sid, text=LONG_LINE)
+    old.recv_until("audio", sid=sid)
+    time.sleep(0.5)  # silent past the takeover time (a half-open connection, say)
+    with MergClient(running.endpoint) as client:
+        session = client.open_session(resume=sid)
+        tail = old.recv_until("session.closed", sid=sid)
+        ended = [m for m in tail if m["type"] == "turn.end"]
+        assert ended and ended[0]["reason"] == "interrupted"
+        assert tail[-1]["reason"] == "resumed_elsewhere"
+        assert session.say("Mine now.").collect().reason == "done"
+    old.close()

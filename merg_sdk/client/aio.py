@@ -51,9 +51,9 @@ from merg_sdk.protocol import (
 )
 
 DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_HEARTBEAT_S = 10.0
+DEFAULT_HEARTBEAT_S = 5.0
 """A ping this often keeps the server from taking a quiet client for gone (its idle
-timeout is 60 s by default)."""
+timeout is 60 s by default) or its session for resumable (after 10 s of silence)."""
 _REPLY_TO = {
     Hello.TYPE: Welcome.TYPE,
     SessionOpen.TYPE: SessionOpened.TYPE,
@@ -223,6 +223,12 @@ class AsyncMergClient:
             return
         if isinstance(message, Pong) and not self._waiting.get(Pong.TYPE):
             return  # a heartbeat's answer
+        if isinstance(message, SessionClosed) and message.reason == "resumed_elsewhere":
+            self._sessions.pop(message.sid, None)  # another connection took it over
+            self.errors.put_nowait(
+                MergError("resumed_elsewhere", "session resumed elsewhere", message.sid)
+            )
+            return
         waiting = self._waiting.get(message.TYPE)
         if waiting:
             _, future = waiting.popleft()

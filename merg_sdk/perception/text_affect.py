@@ -63,6 +63,7 @@ class Settings:
     valence_pull: float = 1.5
     neutral_penalty: float = 1.5  # when clear emotion words are present
     neutral_bias: float = 1.0  # prior for neutral against the many emotion classes
+    vad_sharpness: float = 1.0  # VAD weights are probabilities to this power, renormalised
     lexicon_vad_share: float = 0.5  # most the lexicon's VAD may weigh against the prototypes'
     context_weights: tuple[float, ...] = (0.25, 0.1)  # most recent context turn first
     hedge_confidence: float = 0.15  # confidence lost per hedge ("maybe", "I guess")
@@ -203,7 +204,9 @@ class TextAffect:
 
     def _vad(self, probs: np.ndarray, found: Scan) -> tuple[float, float, float]:
         """Probability-weighted prototype VAD, scaled by intensity, mixed with the lexicon's."""
-        v, a, d = (probs @ self.prototypes.vad.astype(np.float64)).tolist()
+        weights = probs**self.settings.vad_sharpness
+        weights /= weights.sum()
+        v, a, d = (weights @ self.prototypes.vad.astype(np.float64)).tolist()
         k = found.intensity
         v, a, d = v * k, a + 0.4 * (k - 1.0), d * k
         weight = sum(h.strength for h in found.hits)

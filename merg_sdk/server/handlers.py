@@ -85,7 +85,7 @@ class Handlers:
             case Ping(t=t):
                 server.send(client, Pong(t=t, server_t=time.time()))
             case SessionOpen():
-                self._open(client, message, seq)
+                await self._open(client, message, seq)
             case SessionClose(sid=sid):
                 session = self._session(client, sid, seq)
                 await server.end_turn(session, "interrupted")
@@ -109,11 +109,11 @@ class Handlers:
             raise ProtocolError(ErrorCode.UNKNOWN_SESSION, f"no session {sid!r}", sid=sid, ref=seq)
         return session
 
-    def _open(self, client: ClientState, request: SessionOpen, seq: int | None) -> None:
+    async def _open(self, client: ClientState, request: SessionOpen, seq: int | None) -> None:
         server = self.server
         limits = server.config.limits
         if request.resume is not None:
-            self._resume(client, request.resume, seq)
+            await self._resume(client, request.resume, seq)
             return
         if len(server.sessions.owned_by(client.identity)) >= limits.max_sessions_per_client:
             raise ProtocolError(
@@ -164,7 +164,7 @@ class Handlers:
             )
             raise ProtocolError(code, str(exc), ref=seq) from None
 
-    def _resume(self, client: ClientState, sid: str, seq: int | None) -> None:
+    async def _resume(self, client: ClientState, sid: str, seq: int | None) -> None:
         """Re-attach a session whose client vanished (or went silent: a reconnect from a new
         socket usually arrives before the server notices the old one is gone)."""
         server = self.server
@@ -184,7 +184,8 @@ class Handlers:
             raise ProtocolError(
                 ErrorCode.TOO_MANY_SESSIONS, f"at most {limit} sessions per client", ref=seq
             )
-        if owner is not None and owner is not client:
+        if owner is not None and owner is not client:  # its turn ends before it moves
+            await server.end_turn(session, "interrupted")
             server.send(owner, SessionClosed(sid=sid, reason="resumed_elsewhere"))
         session.owner = client.identity
         session.detached_at = None
