@@ -4,6 +4,7 @@ from merg_sdk.client.aio import AsyncMergClient, AsyncSession, AsyncTurn
 from merg_sdk.client.events import (
     AudioChunk,
     FaceFrames,
+    FlameParams,
     MergError,
     ReasoningChain,
     ReplyText,
@@ -22,6 +23,7 @@ __all__ = [
     "AsyncTurn",
     "AudioChunk",
     "FaceFrames",
+    "FlameParams",
     "MergClient",
     "MergError",
     "MergSession",

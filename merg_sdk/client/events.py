@@ -10,6 +10,7 @@ import numpy as np
 from merg_sdk.protocol import (
     Audio,
     Face,
+    Flame,
     Message,
     Reasoning,
     Reply,
@@ -112,6 +113,19 @@ class FaceFrames:
 
 
 @dataclass(frozen=True, slots=True)
+class FlameParams:
+    """FLAME parameters for frames f0 .. f0+count-1 (a `flame` session's face)."""
+
+    turn: int
+    f0: int
+    fps: int
+    expression: np.ndarray  # [count, E]
+    jaw: np.ndarray  # [count, 3] axis-angle
+    neck: np.ndarray | None = None
+    eyes: np.ndarray | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TurnEnded:
     turn: int
     reason: str
@@ -126,6 +140,7 @@ TurnEvent = (
     | ReplyText
     | AudioChunk
     | FaceFrames
+    | FlameParams
     | TurnEnded
 )
 
@@ -163,6 +178,11 @@ def to_event(message: Message, names: tuple[str, ...]) -> TurnEvent | None:
             head = _matrix(message.head, count, 3)
             eyes = _matrix(message.eyes, count, 4)
             return FaceFrames(turn, f0, fps, weights, names, head, eyes)
+        case Flame(turn=turn, f0=f0, fps=fps, count=count):
+            expression = np.frombuffer(message.expression, dtype="<f4").reshape(count, -1)
+            jaw = np.frombuffer(message.jaw, dtype="<f4").reshape(count, 3)
+            neck, eyes = _matrix(message.neck, count, 3), _matrix(message.eyes, count, 6)
+            return FlameParams(turn, f0, fps, expression, jaw, neck, eyes)
         case TurnEnd(turn=turn, reason=reason, stats=stats):
             return TurnEnded(turn, reason, dict(stats))
     return None

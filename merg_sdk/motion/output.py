@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from merg_sdk.motion.animator import FaceBlock
+from merg_sdk.motion.flame.mapping import FlameMapper
 from merg_sdk.motion.retarget import ANGLE_SOURCES, Retarget, available_retargets, load_retarget
 from merg_sdk.motion.rig import Rig, available_rigs, load_rig
 
@@ -23,6 +24,8 @@ class OutputRig:
     base: Rig
     """What the animator renders before conversion."""
     retarget: Retarget | None = None
+    flame: FlameMapper | None = None
+    """Set for `flame` sessions: blocks become FLAME parameters instead of weights."""
 
     def weights(self, block: FaceBlock) -> np.ndarray:
         if self.retarget is None:
@@ -30,12 +33,16 @@ class OutputRig:
         return self.retarget.apply(block.weights, block.head, block.eyes)
 
 
-def output_rigs() -> tuple[str, ...]:
-    return (*available_rigs(), *available_retargets())
+def output_rigs(flame: FlameMapper | None = None) -> tuple[str, ...]:
+    return (*available_rigs(), *available_retargets(), *(("flame",) if flame else ()))
 
 
-def output_rig(name: str) -> OutputRig:
-    """A native rig by name, or a retargeting table by name; ValueError lists the choices."""
+def output_rig(name: str, flame: FlameMapper | None = None) -> OutputRig:
+    """A native rig by name, a retargeting table by name, or `flame` when the server has a
+    FLAME model; ValueError lists the choices."""
+    if name == "flame" and flame is not None:
+        names = tuple(f"expression{i}" for i in range(flame.n_expression))
+        return OutputRig(name, names, load_rig("arkit52"), flame=flame)
     if name in available_rigs():
         rig = load_rig(name)
         return OutputRig(name, rig.names, rig)
@@ -43,4 +50,4 @@ def output_rig(name: str) -> OutputRig:
         table = load_retarget(name)
         base = next(s for s in table.sources if s not in ANGLE_SOURCES)
         return OutputRig(name, table.names, load_rig(base), table)
-    raise ValueError(f"unknown rig {name!r}; available: {', '.join(output_rigs())}")
+    raise ValueError(f"unknown rig {name!r}; available: {', '.join(output_rigs(flame))}")

@@ -63,7 +63,7 @@ class Settings:
     valence_pull: float = 1.5
     neutral_penalty: float = 1.5  # when clear emotion words are present
     neutral_bias: float = 1.0  # prior for neutral against the many emotion classes
-    vad_sharpness: float = 1.0  # VAD weights are probabilities to this power, renormalised
+    vad_sharpness: float = 2.0  # VAD weights are probabilities to this power, renormalised
     lexicon_vad_share: float = 0.5  # most the lexicon's VAD may weigh against the prototypes'
     context_weights: tuple[float, ...] = (0.25, 0.1)  # most recent context turn first
     hedge_confidence: float = 0.15  # confidence lost per hedge ("maybe", "I guess")

@@ -233,6 +233,24 @@ class Face(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class Flame(Message):
+    """FLAME parameters for frames f0 .. f0+count-1 (float32 little-endian), for `flame`
+    sessions in place of `face`: expression [count, E], jaw [count, 3] axis-angle,
+    neck [count, 3], eyes [count, 6] (left then right eyeball axis-angle)."""
+
+    TYPE: ClassVar[str] = "flame"
+    sid: str
+    turn: int
+    f0: int
+    fps: int
+    count: int
+    expression: bytes
+    jaw: bytes
+    neck: bytes | None = None
+    eyes: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TurnEnd(Message):
     TYPE: ClassVar[str] = "turn.end"
     sid: str
@@ -268,6 +286,7 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         Reply,
         Audio,
         Face,
+        Flame,
         TurnEnd,
         Error,
     )

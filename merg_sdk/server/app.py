@@ -20,6 +20,7 @@ import zmq.asyncio
 
 import merg_sdk
 from merg_sdk.motion import EMOTIONS
+from merg_sdk.motion.flame import FlameMapper
 from merg_sdk.motion.output import output_rigs
 from merg_sdk.protocol import (
     SUPPORTED_FPS,
@@ -66,6 +67,7 @@ class MergServer:
         self.config = config or ServerConfig()
         self.tts: TextToSpeech = tts or PiperTTS()
         self.mind = mind
+        self.flame: FlameMapper | None = None
         """Perception, LLM and personas for `user.text` turns (None: say-only server)."""
         self.sessions = SessionRegistry()
         self.clients: dict[bytes, ClientState] = {}
@@ -88,7 +90,7 @@ class MergServer:
         if self.config.server_secret_key:
             features.append("curve")
         return {
-            "rigs": list(output_rigs()),
+            "rigs": list(output_rigs(self.flame)),
             "voices": list(self.tts.voices),
             "fps": list(SUPPORTED_FPS),
             "sample_rates": list(SUPPORTED_SAMPLE_RATES_HZ),
@@ -106,6 +108,15 @@ class MergServer:
         loop = asyncio.get_running_loop()
         if self.config.warm_up and hasattr(self.tts, "warm_up"):
             await loop.run_in_executor(self.executor, self.tts.warm_up)
+        if self.config.flame_model is not None:  # fails the start: a bad file is a setup error
+            self.flame = await loop.run_in_executor(
+                self.executor,
+                lambda: FlameMapper(
+                    self.config.flame_model,
+                    n_expression=self.config.flame_expression,
+                    cache_dir=self.config.flame_cache_dir,
+                ),
+            )
         if self.mind is None and self.config.empathy.enabled:
             self.mind = await loop.run_in_executor(self.executor, load_mind, self.config.empathy)
         self._context = zmq.asyncio.Context()

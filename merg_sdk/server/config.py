@@ -69,6 +69,11 @@ class ServerConfig(BaseModel):
     audio_chunk_ms: int = Field(200, ge=10, le=2000)
     """Audio is sent in chunks this long, each preceded by the face frames it covers."""
     warm_up: bool = True
+    flame_model: Path | None = None
+    """A FLAME model file (generic_model.pkl / flame2023.pkl / .npz) the user supplies:
+    turns on the `flame` rig. Its ARKit mapping is fitted once and cached."""
+    flame_expression: int = Field(50, ge=1, le=100)
+    flame_cache_dir: Path | None = None
     limits: Limits = Limits()
     empathy: EmpathyConfig = EmpathyConfig()
 

@@ -136,7 +136,7 @@ class Handlers:
         voice = request.voice or persona_voice or server.tts.default_voice
         _require(voice in server.tts.voices, f"unknown voice {voice!r}", seq)
         try:
-            rig = output_rig(request.rig)
+            rig = output_rig(request.rig, server.flame)
         except ValueError as exc:
             raise ProtocolError(ErrorCode.UNSUPPORTED, str(exc), ref=seq) from None
         session = Session(

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from merg_sdk.motion import FaceAnimator
-from merg_sdk.protocol import Audio, Face, Message, Reply
+from merg_sdk.motion import FaceAnimator, FaceBlock
+from merg_sdk.protocol import Audio, Face, Flame, Message, Reply
 from merg_sdk.server.sessions import Session, TurnStats
 from merg_sdk.speech.base import SpeechRequest, TextToSpeech, speak
 from merg_sdk.speech.clauses import split_clauses
@@ -153,18 +153,7 @@ async def _emit_segment(
         block = animator.render_until(chunk_end / rate)
         count = block.weights.shape[0]
         if count:
-            await emit(
-                Face(
-                    sid=session.sid,
-                    turn=turn,
-                    f0=block.f0,
-                    fps=session.fps,
-                    count=count,
-                    weights=_float32_bytes(session.rig.weights(block)),
-                    head=_float32_bytes(block.head),
-                    eyes=_float32_bytes(block.eyes),
-                )
-            )
+            await emit(_frames_message(session, turn, block))
             stats.frames += count
             if stats.first_face_ms is None:
                 stats.first_face_ms = stats.elapsed_ms()
@@ -180,6 +169,34 @@ async def _emit_segment(
         stats.samples += len(pcm)
         if stats.first_audio_ms is None:
             stats.first_audio_ms = stats.elapsed_ms()
+
+
+def _frames_message(session: Session, turn: int, block: FaceBlock) -> Face | Flame:
+    """`face` with the session's names, or `flame` parameters for a FLAME session."""
+    count = block.weights.shape[0]
+    if session.rig.flame is not None:
+        params = session.rig.flame.apply(block.weights, head=block.head, gaze=block.eyes)
+        return Flame(
+            sid=session.sid,
+            turn=turn,
+            f0=block.f0,
+            fps=session.fps,
+            count=count,
+            expression=_float32_bytes(params.expression),
+            jaw=_float32_bytes(params.jaw),
+            neck=_float32_bytes(params.neck),
+            eyes=_float32_bytes(params.eyes),
+        )
+    return Face(
+        sid=session.sid,
+        turn=turn,
+        f0=block.f0,
+        fps=session.fps,
+        count=count,
+        weights=_float32_bytes(session.rig.weights(block)),
+        head=_float32_bytes(block.head),
+        eyes=_float32_bytes(block.eyes),
+    )
 
 
 def _float32_bytes(values: np.ndarray | None) -> bytes | None:
