@@ -24,6 +24,20 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# Debian packages the test suite needs beyond Python: the C++ plugin core (libzmq,
+# msgpack-c, GoogleTest, CMake) and the C# core (Mono's mcs and NUnit 2.6).
+TEST_APT_PACKAGES="g++ cmake libzmq3-dev libmsgpack-dev libgtest-dev mono-devel nunit-console libnunit-cil-dev"
+
+ensure_apt() {
+  local missing=()
+  for package in "$@"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt_install "${missing[@]}"
+  fi
+}
+
 setup() {
   local python
   if ! python=$(find_python); then
@@ -58,6 +72,8 @@ case "$command" in
     exec .venv/bin/merg demo "$@"
     ;;
   test)
+    # shellcheck disable=SC2086
+    ensure_apt $TEST_APT_PACKAGES
     setup
     export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # models come from wheels, never a hub
     .venv/bin/ruff check .
