@@ -23,26 +23,30 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
-import yaml  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import numpy as np
+import yaml
+from rich.console import Console
+from rich.table import Table
 
-from merg_sdk.perception import MOTION_EMOTIONS, TextAffect  # noqa: E402
-from merg_sdk.perception.head import PrototypeHead  # noqa: E402
-from merg_sdk.perception.text_affect import Settings  # noqa: E402
+from merg_sdk.perception import MOTION_EMOTIONS, TextAffect
+from merg_sdk.perception.head import PrototypeHead
+from merg_sdk.perception.text_affect import Settings
 
 EVAL_FILE = Path(__file__).resolve().parent.parent / "tests" / "data" / "text_affect_eval.yaml"
 POSITIVE = {"happy", "calm", "caring", "surprised"}
 NEUTRAL_BAND = 0.15  # |valence| below this reads as neutral
 console = Console()
 
+_LEXICON_WEIGHTS = (
+    "word_boost",
+    "negated_penalty",
+    "valence_pull",
+    "neutral_penalty",
+    "lexicon_vad_share",
+)
 ABLATIONS = {
     "full": Settings(),
-    "embedding only": Settings(
-        word_boost=0.0, negated_penalty=0.0, valence_pull=0.0, neutral_penalty=0.0,
-        lexicon_vad_share=0.0,
-    ),
+    "embedding only": Settings(**dict.fromkeys(_LEXICON_WEIGHTS, 0.0)),
     "lexicon only": Settings(temperature=1e9),
 }
 
@@ -63,25 +67,35 @@ def expected_sign(item: dict) -> str:
     return "pos" if item["emotion"] in POSITIVE else "neg"
 
 
-def evaluate(reader: TextAffect, data: dict) -> dict:
-    """Score one reader on the held-out set; returns the numbers and the confusion matrix."""
+def evaluate(reader: TextAffect, data: dict, key: str) -> dict:
+    """Score one reader on the labelled sentences `data[key]` plus the negation and
+    intensity checks; returns the numbers, the confusion matrix and the misses."""
     labels = list(MOTION_EMOTIONS)
     confusion = np.zeros((len(labels), len(labels)), dtype=int)
     right = valence_right = 0
     wrong: list[str] = []
-    for item in data["items"]:
+    for item in data[key]:
         state = reader.analyze(item["text"])
         confusion[labels.index(item["emotion"]), labels.index(state.emotion)] += 1
         right += state.emotion == item["emotion"]
         valence_right += sign(state.valence) == expected_sign(item)
+        if sign(state.valence) != expected_sign(item):
+            wrong.append(
+                f"valence: {expected_sign(item)} read {state.valence:+.2f} "
+                f"({state.emotion}) {item['text']}"
+            )
         if state.emotion != item["emotion"]:
-            wrong.append(f"{item['emotion']:>9} -> {state.emotion:<9} ({state.fine_emotion}) "
-                         f"{item['text']}")
+            wrong.append(
+                f"{item['emotion']:>9} -> {state.emotion:<9} ({state.fine_emotion}) {item['text']}"
+            )
     negation_ok = 0
     for item in data["negation"]:
         state = reader.analyze(item["text"])
-        ok_valence = state.valence < -NEUTRAL_BAND if item["valence"] == "neg" else (
-            state.valence > -NEUTRAL_BAND)
+        ok_valence = (
+            state.valence < -NEUTRAL_BAND
+            if item["valence"] == "neg"
+            else (state.valence > -NEUTRAL_BAND)
+        )
         passed = state.emotion != item["not"] and ok_valence
         negation_ok += passed
         if not passed:
@@ -94,9 +108,11 @@ def evaluate(reader: TextAffect, data: dict) -> dict:
         passed = all(x > 0 for x in delta) if up else all(x < 0 for x in delta)
         intensity_ok += passed
         if not passed:
-            wrong.append(f"intensity {item['direction']}: da={delta[0]:+.2f} "
-                         f"d|v|={delta[1]:+.2f} {item['changed']}")
-    n = len(data["items"])
+            wrong.append(
+                f"intensity {item['direction']}: da={delta[0]:+.2f} "
+                f"d|v|={delta[1]:+.2f} {item['changed']}"
+            )
+    n = len(data[key])
     return {
         "accuracy": right / n,
         "valence": valence_right / n,
@@ -135,6 +151,17 @@ def timing(reader: TextAffect, texts: list[str]) -> tuple[float, float]:
     return statistics.median(spent), spent[int(0.95 * (len(spent) - 1))]
 
 
+def print_causes(reader: TextAffect, texts: list[str]) -> None:
+    """The cause span of every emotional reading, to judge the extractor by eye."""
+    found = 0
+    emotional = [(text, reader.analyze(text)) for text in texts]
+    emotional = [(text, state) for text, state in emotional if state.emotion != "neutral"]
+    for text, state in emotional:
+        found += state.cause is not None
+        console.print(f"  {state.cause!r:60} <- {text}", highlight=False)
+    console.print(f"causes found for {found} of {len(emotional)} emotional readings")
+
+
 def print_confusion(confusion: np.ndarray) -> None:
     labels = list(MOTION_EMOTIONS)
     table = Table(title="confusion (rows: truth, columns: read as)")
@@ -151,49 +178,62 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loo", action="store_true", help="also leave-one-out on prototypes")
     parser.add_argument("--verbose", action="store_true", help="list every miss")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--causes", action="store_true", help="print the cause of each reading")
     args = parser.parse_args()
     data = yaml.safe_load(EVAL_FILE.read_text(encoding="utf-8"))
 
     started = time.perf_counter()
-    reader = TextAffect.load()
+    reader = TextAffect.load(threads=args.threads)
     load_s = time.perf_counter() - started
     reader.warm_up()
 
-    table = Table(title=f"text affect on {len(data['items'])} held-out sentences")
-    for column in ("reader", "emotion acc", "valence sign", "negation", "intensity"):
+    table = Table(title="text affect: A = items (seen in development), B = fresh (run once)")
+    for column in (
+        "reader",
+        "A emotion",
+        "A valence",
+        "B emotion",
+        "B valence",
+        "negation",
+        "intensity",
+    ):
         table.add_column(column, justify="right")
     if args.loo:
         table.add_column("LOO motion / fine", justify="right")
     results = {}
     for name, settings in ABLATIONS.items():
-        result = results[name] = evaluate(with_settings(reader, settings), data)
-        row = [name, f"{result['accuracy']:.0%}", f"{result['valence']:.0%}",
-               f"{result['negation']:.0%}", f"{result['intensity']:.0%}"]
+        variant = with_settings(reader, settings)
+        a = results[name, "items"] = evaluate(variant, data, "items")
+        b = results[name, "fresh"] = evaluate(variant, data, "fresh")
+        numbers = (a["accuracy"], a["valence"], b["accuracy"], b["valence"])
+        row = [name, *(f"{x:.0%}" for x in (*numbers, a["negation"], a["intensity"]))]
         if args.loo:
             motion, fine = leave_one_out(reader, settings)
             row.append(f"{motion:.0%} / {fine:.0%}")
         table.add_row(*row)
     console.print(table)
-    print_confusion(results["full"]["confusion"])
-    misses = results["full"]["wrong"]
+    for key, title in (("items", "A"), ("fresh", "B")):
+        console.print(f"full reader, set {title} ({len(data[key])} sentences)")
+        print_confusion(results["full", key]["confusion"])
+    misses = results["full", "items"]["wrong"] + [
+        m for m in results["full", "fresh"]["wrong"] if not m.startswith(("negation", "intensity"))
+    ]
     console.print(f"misses of the full reader: {len(misses)}")
     for line in misses if args.verbose else misses[:12]:
         console.print(f"  {line}", highlight=False)
 
-    texts = [item["text"] for item in data["items"]]
+    texts = [item["text"] for item in data["items"] + data["fresh"]]
+    if args.causes:
+        print_causes(reader, texts)
     median, p95 = timing(reader, texts)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     console.print(
-        f"speed: {median:.1f} ms median, {p95:.1f} ms p95 per sentence "
-        f"(torch threads: {_threads()}, load average {os.getloadavg()[0]:.1f}); "
-        f"load {load_s:.1f} s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        f"speed: {median:.1f} ms median, {p95:.1f} ms p95 per sentence (torch threads: "
+        f"{args.threads}, load average {os.getloadavg()[0]:.1f}); load {load_s:.1f} s; "
+        f"peak RSS {rss_mb:.0f} MB"
     )
     console.print(f"settings: {dataclasses.asdict(Settings())}", highlight=False)
-
-
-def _threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
 
 
 if __name__ == "__main__":

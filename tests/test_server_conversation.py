@@ -109,17 +109,17 @@ def test_an_llm_that_is_down_gets_a_spoken_fallback_and_an_error(tts, mind) -> N
 
     dead = OpenAICompatibleLLM(f"http://127.0.0.1:{free_port()}/v1", connect_timeout_s=1.0)
     broken_mind = dataclasses.replace(mind, llm=dead, chains={})
-    with ServerThread(ServerConfig(port=0), tts=tts, mind=broken_mind) as running:
-        with MergClient(running.endpoint) as client:
-            session = client.open_session()
-            events = list(session.send_text("I had a really rough day at work."))
-            words = " ".join(e.text for e in events if isinstance(e, ReplyText) and e.text)
-            assert len(words.split()) >= 4  # the avatar still answers, in persona
-            assert any(isinstance(e, AudioChunk) for e in events)
-            ended = events[-1]
-            assert isinstance(ended, TurnEnded) and ended.reason == "error"
-            assert ended.stats.get("fallback") is True
-            error = client.next_error(timeout_s=5)
-            assert error.code == "upstream_failed"
-            # and the session goes on
-            assert session.say("Still here.").collect().reason == "done"
+    server = ServerThread(ServerConfig(port=0), tts=tts, mind=broken_mind)
+    with server as running, MergClient(running.endpoint) as client:
+        session = client.open_session()
+        events = list(session.send_text("I had a really rough day at work."))
+        words = " ".join(e.text for e in events if isinstance(e, ReplyText) and e.text)
+        assert len(words.split()) >= 4  # the avatar still answers, in persona
+        assert any(isinstance(e, AudioChunk) for e in events)
+        ended = events[-1]
+        assert isinstance(ended, TurnEnded) and ended.reason == "error"
+        assert ended.stats.get("fallback") is True
+        error = client.next_error(timeout_s=5)
+        assert error.code == "upstream_failed"
+        # and the session goes on
+        assert session.say("Still here.").collect().reason == "done"

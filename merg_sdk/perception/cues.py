@@ -14,83 +14,20 @@ and irony are not detected; words missing from the lexicon carry no cue.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from merg_sdk.perception.tables import LexiconTables
+from merg_sdk.perception.tokens import Token, text_of, tokenize
 from merg_sdk.perception.types import Cue, CueKind
 
-_TOKEN = re.compile(
-    r"(?P<emoticon>:'\(|<3|[:;=]-?[()DPp/])"
-    r"|(?P<word>[^\W_]+(?:'[^\W_]+)*)"
-    r"|(?P<punct>[.!?;]+)"
-    r"|(?P<other>[^\s\w][\ufe0f\U0001f3fb-\U0001f3ff]?)"
-)
-_CONTRACTED = {
-    "do",
-    "does",
-    "did",
-    "ca",
-    "is",
-    "was",
-    "wo",
-    "would",
-    "could",
-    "should",
-    "are",
-    "have",
-    "has",
-    "were",
-    "ai",
-    "need",
-    "must",
-    "might",
-}
-_SCOPE_BREAK = {"but", "though", "although", "however", "yet"}
-_NOT_CAPS = {"OK", "TV", "ID", "US", "UK", "AM", "PM", "OMG", "LOL"}
+_NOT_CAPS = frozenset("OK TV ID US UK AM PM OMG LOL".split())
 NEGATION_REACH = 4  # words a negator reaches forward
 MODIFIER_REACH = 3  # words an intensifier or diminisher reaches forward
 _MAX_PHRASE = 4
 # "so I left", "too." and "really?" are not intensifiers: one must precede a content word
-_NOT_INTENSIFIED = {
-    "i",
-    "we",
-    "you",
-    "he",
-    "she",
-    "they",
-    "it",
-    "that",
-    "this",
-    "the",
-    "a",
-    "an",
-    "my",
-    "what",
-    "if",
-    "then",
-    "far",
-    "on",
-    "to",
-    "and",
-    "or",
-    "many",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A token of the input: `norm` for matching, `raw` and offsets as written."""
-
-    norm: str
-    raw: str
-    start: int
-    end: int
-    kind: str  # word | emoticon | punct | other
-
-    @property
-    def breaks_clause(self) -> bool:
-        return self.kind == "punct" or self.norm in _SCOPE_BREAK
+_NOT_INTENSIFIED = frozenset(
+    "i we you he she they it that this the a an my what if then far on to and or many".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,31 +53,6 @@ class Scan:
     intensity: float  # sentence level: > 1 more intense, < 1 toned down
     hedges: int
     has_words: bool
-
-
-def _normalise(word: str) -> tuple[str, bool]:
-    """Lower case, "dont" -> "don't", "sooo" -> "so"; True when letters were stretched."""
-    low = word.lower()
-    squeezed = re.sub(r"([a-z])\1{2,}", r"\1", low)
-    if low.endswith("nt") and low[:-2] in _CONTRACTED:
-        squeezed = low[:-2] + "n't"
-    return squeezed, squeezed != low and "'" not in squeezed
-
-
-def tokenize(text: str) -> tuple[list[Token], int]:
-    """Tokens of `text` (curly apostrophes unified) and how many words were stretched."""
-    text = text.replace("\u2019", "'").replace("\u2018", "'")
-    tokens: list[Token] = []
-    stretched = 0
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or "other"
-        raw = m.group()
-        norm = raw.lower() if kind != "word" else ""
-        if kind == "word":
-            norm, was_stretched = _normalise(raw)
-            stretched += was_stretched
-        tokens.append(Token(norm, raw, m.start(), m.end(), kind))
-    return tokens, stretched
 
 
 def _is_negator(norm: str, tables: LexiconTables) -> bool:
@@ -189,12 +101,7 @@ def scan(text: str, tables: LexiconTables) -> Scan:
                 cues.append(Cue(CueKind.EXCLAMATION, tok.raw))
             i += 1
             continue
-        if (
-            tok.kind == "word"
-            and tok.raw.isupper()
-            and len(tok.raw) > 1
-            and (tok.raw not in _NOT_CAPS)
-        ):
+        if _shouted(tok):
             intensity *= 1.15
             cues.append(Cue(CueKind.EXCLAMATION, tok.raw))
         if (found := _lookup(words, i, tables.hedges)) is not None:
@@ -245,11 +152,6 @@ def scan(text: str, tables: LexiconTables) -> Scan:
     )
 
 
-def text_of(tokens: list[Token], i: int, size: int) -> str:
-    """The words of tokens[i : i + size] as the user wrote them, single-spaced."""
-    return " ".join(t.raw for t in tokens[i : i + size])
-
-
 def _hit(
     span: str,
     entry: tuple,
@@ -280,3 +182,9 @@ def _followed_by_word(tokens: list[Token], j: int) -> bool:
     while j < len(tokens) and tokens[j].raw == ",":
         j += 1
     return j < len(tokens) and tokens[j].kind == "word" and tokens[j].norm not in _NOT_INTENSIFIED
+
+
+def _shouted(tok: Token) -> bool:
+    """An all-capitals word ("SO", "HATE") other than common abbreviations."""
+    raw = tok.raw
+    return tok.kind == "word" and len(raw) > 1 and raw.isupper() and raw not in _NOT_CAPS

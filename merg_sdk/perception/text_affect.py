@@ -101,6 +101,7 @@ class TextAffect:
         *,
         cache_dir: Path | None = None,
         device: str = "cpu",
+        threads: int | None = None,
         settings: Settings | None = None,
         encoder: SentenceEncoder | None = None,
     ) -> TextAffect:
@@ -108,11 +109,13 @@ class TextAffect:
 
         `cache_dir`, when given, keeps the prototype embeddings on disk keyed
         by the data and model hashes, so a restart skips re-embedding them.
+        `threads` sets torch's (process-wide) intra-op threads; 1 is best when
+        the LLM and TTS share a small CPU (see SentenceEncoder).
         """
         started = time.perf_counter()
         prototypes = load_prototypes(prototypes_path)
         lexicon = load_lexicon(lexicon_path, prototypes.names)
-        encoder = encoder or SentenceEncoder(device=device)
+        encoder = encoder or SentenceEncoder(device=device, threads=threads)
         key = f"{prototypes.digest}_{encoder.fingerprint}"
         matrix = cached_matrix(encoder, prototypes.texts, key, cache_dir)
         head = PrototypeHead.fit(matrix, prototypes.labels, len(prototypes.names))
@@ -127,9 +130,18 @@ class TextAffect:
     def analyze(self, text: str, context: Sequence[str] = ()) -> AffectState:
         """Read the affect of `text`; `context` is earlier user turns, oldest first.
 
-        Never raises on odd input: empty or non-text input reads as neutral with
-        confidence 0; emoji-only input is read from the lexicon alone.
+        Never raises: empty or non-text input reads as neutral with confidence 0,
+        emoji-only input is read from the lexicon alone, and an internal failure
+        is logged and answered with a neutral reading of confidence 0, because a
+        turn must go on even when perception cannot help it.
         """
+        try:
+            return self._analyze(text, context)
+        except Exception:
+            log.exception("text affect failed on %d characters", len(str(text)))
+            return AffectState(distribution=(("neutral", 1.0),))
+
+    def _analyze(self, text: str, context: Sequence[str]) -> AffectState:
         text = (text if isinstance(text, str) else "")[:MAX_CHARS]
         if not text.strip():
             return AffectState(distribution=(("neutral", 1.0),))
@@ -164,7 +176,8 @@ class TextAffect:
         if emotion != "neutral":
             cause = find_cause(text, found)
             for turn in reversed(context) if cause is None else ():
-                if isinstance(turn, str) and (cause := find_cause(turn, scan(turn, self.lexicon))):
+                turn = turn[:MAX_CHARS] if isinstance(turn, str) else ""
+                if cause := find_cause(turn, scan(turn, self.lexicon)):
                     break
         ranked = sorted(
             ((MOTION_EMOTIONS[i], round(float(p), 4)) for i, p in enumerate(motion) if p > 1e-4),

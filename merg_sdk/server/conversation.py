@@ -61,7 +61,7 @@ def load_mind(config: EmpathyConfig) -> Mind:
     from merg_sdk.perception.text_affect import TextAffect
 
     personas = PersonaLibrary(list(config.persona_dirs))
-    text_affect = TextAffect.load()
+    text_affect = TextAffect.load(threads=1)  # more torch threads spin against synthesis
     text_affect.warm_up()
     llm = create_language_model(config.llm)
     default = personas.get(config.default_persona)
