@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import zmq
 import zmq.asyncio
 
@@ -29,6 +30,7 @@ from merg_sdk.client.events import (
 )
 from merg_sdk.protocol import (
     SERVER_MESSAGES,
+    Animate,
     Error,
     Hello,
     Interrupt,
@@ -313,6 +315,35 @@ class AsyncSession:
         turn = AsyncTurn(self)
         seq = await self.client.send(UserText(sid=self.sid, text=text), before_send=turn._bind)
         assert turn.request_seq == seq
+        return turn
+
+    async def animate(
+        self,
+        pcm: np.ndarray,
+        sample_rate: int,
+        *,
+        chunk_ms: int = 100,
+        emotion: str | None = None,
+        intensity: float | None = None,
+        echo: bool = False,
+    ) -> AsyncTurn:
+        """A face for audio you already have (int16 mono): sent in chunks, as a stream
+        would be; frames come back while later chunks are still on their way."""
+        samples = np.ascontiguousarray(pcm, dtype="<i2").reshape(-1)
+        step = max(1, sample_rate * chunk_ms // 1000)
+        starts = list(range(0, len(samples), step)) or [0]
+        turn = AsyncTurn(self)
+        for index, start in enumerate(starts):
+            message = Animate(
+                sid=self.sid,
+                pcm=samples[start : start + step].tobytes(),
+                sample_rate=sample_rate,
+                final=index == len(starts) - 1,
+                emotion=emotion,
+                intensity=intensity,
+                echo=echo,
+            )
+            await self.client.send(message, before_send=turn._bind if index == 0 else None)
         return turn
 
     async def interrupt(self) -> None:

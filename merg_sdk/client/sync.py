@@ -101,6 +101,11 @@ class MergSession:
         """What the user said; the avatar replies (a `user.text` turn)."""
         return MergTurn(self, self._client._loop.run(self._async.send_text(text)))
 
+    def animate(self, pcm, sample_rate: int, **options: Any) -> MergTurn:
+        """A face for audio you already have; see `AsyncSession.animate`."""
+        turn = self._client._loop.run(self._async.animate(pcm, sample_rate, **options))
+        return MergTurn(self, turn)
+
     def interrupt(self) -> None:
         self._client._loop.run(self._async.interrupt())
 

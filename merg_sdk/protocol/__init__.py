@@ -15,6 +15,7 @@ from merg_sdk.protocol.errors import ErrorCode, ProtocolError
 from merg_sdk.protocol.messages import (
     CLIENT_MESSAGES,
     SERVER_MESSAGES,
+    Animate,
     Audio,
     Error,
     Face,
@@ -47,6 +48,7 @@ __all__ = [
     "SERVER_MESSAGES",
     "SUPPORTED_FPS",
     "SUPPORTED_SAMPLE_RATES_HZ",
+    "Animate",
     "Audio",
     "Error",
     "ErrorCode",

@@ -115,6 +115,22 @@ class UserText(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class Animate(Message):
+    """Audio the game already has (voice-over, another TTS): the server returns face frames
+    for it. Chunks stream in; `final: true` ends the utterance. `echo: true` also returns
+    the audio on the turn timeline (resampled to the session rate)."""
+
+    TYPE: ClassVar[str] = "animate"
+    sid: NonEmptyStr
+    pcm: bytes
+    sample_rate: Annotated[int, Field(ge=8000, le=96000)]
+    final: bool = False
+    emotion: str | None = None
+    intensity: UnitFloat | None = None
+    echo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Interrupt(Message):
     TYPE: ClassVar[str] = "interrupt"
     sid: NonEmptyStr
@@ -270,7 +286,17 @@ class Error(Message):
 
 CLIENT_MESSAGES: dict[str, type[Message]] = {
     cls.TYPE: cls
-    for cls in (Hello, Ping, SessionOpen, SessionClose, Say, UserText, Interrupt, Playback)
+    for cls in (
+        Hello,
+        Ping,
+        SessionOpen,
+        SessionClose,
+        Say,
+        UserText,
+        Animate,
+        Interrupt,
+        Playback,
+    )
 }
 SERVER_MESSAGES: dict[str, type[Message]] = {
     cls.TYPE: cls

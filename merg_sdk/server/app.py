@@ -84,7 +84,7 @@ class MergServer:
         self.started = asyncio.Event()
 
     def capabilities(self) -> dict[str, list]:
-        features = ["say", "interrupt", "ping", "playback", "resume", "head", "eyes"]
+        features = ["say", "animate", "interrupt", "ping", "playback", "resume", "head", "eyes"]
         if self.mind is not None:
             features += ["user.text", "reasoning", "safety"]
         if self.config.server_secret_key:

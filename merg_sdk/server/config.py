@@ -23,6 +23,8 @@ class Limits(BaseModel):
     max_sessions_per_client: int = Field(8, ge=1)
     max_sessions: int = Field(64, ge=1)
     max_text_chars: int = Field(2000, ge=1)
+    max_animate_s: float = Field(900.0, gt=0)
+    """Longest `animate` utterance (seconds of audio) before `too_large`."""
     idle_timeout_s: float = Field(60.0, gt=0)
     """A client silent this long (no message, not even `ping`) is gone; its sessions
     are detached, and freed unless resumed within another idle_timeout_s."""

@@ -6,6 +6,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from merg_sdk.empathy.chain import EmpathyChain
 from merg_sdk.empathy.persona import PersonaError
 from merg_sdk.motion import EMOTIONS
@@ -14,6 +16,7 @@ from merg_sdk.protocol import (
     CLIENT_MESSAGES,
     SUPPORTED_FPS,
     SUPPORTED_SAMPLE_RATES_HZ,
+    Animate,
     ErrorCode,
     Hello,
     Interrupt,
@@ -32,6 +35,7 @@ from merg_sdk.protocol import (
     decode,
 )
 from merg_sdk.protocol.codec import read_envelope
+from merg_sdk.server.animate import AnimateChunk, AnimateTurn
 from merg_sdk.server.conversation import reply_lines
 from merg_sdk.server.launcher import TurnLauncher
 from merg_sdk.server.sessions import Session, new_session_id
@@ -95,6 +99,8 @@ class Handlers:
                 await self._say(client, message, seq)
             case UserText():
                 await self._user_text(client, message, seq)
+            case Animate():
+                await self._animate(client, message, seq)
             case Interrupt(sid=sid):
                 await server.end_turn(self._session(client, sid, seq), "interrupted")
             case Playback(sid=sid, turn=turn, t=t):
@@ -194,14 +200,7 @@ class Handlers:
     async def _say(self, client: ClientState, request: Say, seq: int | None) -> None:
         session = self._session(client, request.sid, seq)
         self._check_text(session, request.text, seq)
-        emotion = request.emotion or "neutral"
-        if emotion not in EMOTIONS:
-            raise ProtocolError(
-                ErrorCode.UNSUPPORTED,
-                f"unknown emotion {emotion!r}; one of {', '.join(EMOTIONS)}",
-                sid=session.sid,
-                ref=seq,
-            )
+        emotion = self._emotion(session, request.emotion, seq)
         intensity = DEFAULT_INTENSITY if request.intensity is None else request.intensity
         lines = say_lines(request.text, emotion, intensity)
         await self.turns.start(client, session, "say", seq, lambda emit, outcome: lines)
@@ -235,6 +234,51 @@ class Handlers:
             ),
             after=lambda heard, strategy: chain.heard(heard, strategy),
         )
+
+    async def _animate(self, client: ClientState, request: Animate, seq: int | None) -> None:
+        """Feed a chunk to the session's running `animate` turn, or start one."""
+        session = self._session(client, request.sid, seq)
+        if len(request.pcm) % 2:
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE, "pcm must be whole s16le samples", sid=session.sid, ref=seq
+            )
+        emotion = self._emotion(session, request.emotion, seq)
+        current = session.animating
+        running = session.turn
+        if current is None or running is None or running.number != current.turn:
+            intensity = DEFAULT_INTENSITY if request.intensity is None else request.intensity
+            current = AnimateTurn(session, session.turns_started + 1, emotion, intensity)
+            session.animating = current
+            turn = current
+            await self.turns.start(
+                client,
+                session,
+                "animate",
+                seq,
+                body=lambda emit, stats: turn.run(self.server.executor, emit, stats),
+            )
+        current.seconds += len(request.pcm) / 2 / request.sample_rate
+        limit = self.server.config.limits.max_animate_s
+        if current.seconds > limit:
+            await self.server.end_turn(session, "error")
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE, f"utterance over {limit:.0f} s", sid=session.sid, ref=seq
+            )
+        pcm = np.frombuffer(request.pcm, dtype="<i2")
+        current.queue.put_nowait(
+            AnimateChunk(pcm, request.sample_rate, request.final, request.echo)
+        )
+
+    def _emotion(self, session: Session, emotion: str | None, seq: int | None) -> str:
+        name = emotion or "neutral"
+        if name not in EMOTIONS:
+            raise ProtocolError(
+                ErrorCode.UNSUPPORTED,
+                f"unknown emotion {name!r}; one of {', '.join(EMOTIONS)}",
+                sid=session.sid,
+                ref=seq,
+            )
+        return name
 
     def _check_text(self, session: Session, text: str, seq: int | None) -> None:
         limit = self.server.config.limits.max_text_chars

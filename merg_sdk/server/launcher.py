@@ -25,6 +25,7 @@ log = logging.getLogger("merg.server")
 Emit = Callable[[Message], Awaitable[None]]
 LineSource = Callable[[Emit, ReplyOutcome], Iterable[Line] | AsyncIterable[Line]]
 Heard = Callable[[str, str], None]
+Body = Callable[[Emit, TurnStats], Awaitable[None]]
 
 
 class TurnLauncher:
@@ -37,25 +38,29 @@ class TurnLauncher:
         session: Session,
         source: str,
         seq: int | None,
-        lines: LineSource,
+        lines: LineSource | None = None,
         after: Heard | None = None,
-    ) -> None:
+        body: Body | None = None,
+    ) -> int:
+        """Start a turn that speaks `lines`, or runs `body` (an `animate` turn)."""
         server = self.server
         await server.end_turn(session, "interrupted")
         number = session.next_turn_number()
         server.send(client, TurnStart(sid=session.sid, turn=number, source=source, ref=seq))
         stats = TurnStats()
-        task = asyncio.create_task(self._run(client, session, number, lines, stats, after))
+        task = asyncio.create_task(self._run(client, session, number, lines, stats, after, body))
         session.turn = RunningTurn(number=number, source=source, task=task, stats=stats)
+        return number
 
     async def _run(
         self,
         client: ClientState,
         session: Session,
         number: int,
-        lines: LineSource,
+        lines: LineSource | None,
         stats: TurnStats,
         after: Heard | None,
+        body: Body | None,
     ) -> None:
         server = self.server
         tag = (session.sid, number)
@@ -66,19 +71,29 @@ class TurnLauncher:
             await client.outbox.put(message, tag)
 
         try:
-            await run_speech_turn(
-                session,
-                number,
-                lines(emit, outcome),
-                tts=server.tts,
-                executor=server.executor,
-                chunk_samples=max(1, session.sample_rate * server.config.audio_chunk_ms // 1000),
-                emit=emit,
-                stats=stats,
-                spoken=spoken,
-            )
+            if body is not None:
+                await body(emit, stats)
+            elif lines is not None:
+                await run_speech_turn(
+                    session,
+                    number,
+                    lines(emit, outcome),
+                    tts=server.tts,
+                    executor=server.executor,
+                    chunk_samples=max(
+                        1, session.sample_rate * server.config.audio_chunk_ms // 1000
+                    ),
+                    emit=emit,
+                    stats=stats,
+                    spoken=spoken,
+                )
         except asyncio.CancelledError:
             raise
+        except ValueError as exc:  # bad input discovered mid-turn (e.g. a rate change)
+            if session.turn is not None and session.turn.number == number:
+                server.send_error(client, ErrorCode.BAD_MESSAGE, str(exc), sid=session.sid)
+                await server.end_turn(session, "error")
+            return
         except Exception:
             log.exception("turn %s of session %s failed", number, session.sid)
             if session.turn is not None and session.turn.number == number:

@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from merg_sdk.empathy.chain import EmpathyChain
 from merg_sdk.motion.output import OutputRig
@@ -61,6 +62,8 @@ class Session:
     turns_started: int = 0
     turn: RunningTurn | None = None
     detached_at: float | None = None
+    animating: Any = None
+    """The `animate` turn chunks are fed to (server.animate.AnimateTurn), if one runs."""
     chain: EmpathyChain | None = None
     """The conversation's state (persona, memory, strategies), when empathy is on."""
     heard_s: dict[int, float] = field(default_factory=dict)

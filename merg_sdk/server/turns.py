@@ -153,7 +153,7 @@ async def _emit_segment(
         block = animator.render_until(chunk_end / rate)
         count = block.weights.shape[0]
         if count:
-            await emit(_frames_message(session, turn, block))
+            await emit(frames_message(session, turn, block))
             stats.frames += count
             if stats.first_face_ms is None:
                 stats.first_face_ms = stats.elapsed_ms()
@@ -171,7 +171,7 @@ async def _emit_segment(
             stats.first_audio_ms = stats.elapsed_ms()
 
 
-def _frames_message(session: Session, turn: int, block: FaceBlock) -> Face | Flame:
+def frames_message(session: Session, turn: int, block: FaceBlock) -> Face | Flame:
     """`face` with the session's names, or `flame` parameters for a FLAME session."""
     count = block.weights.shape[0]
     if session.rig.flame is not None:
