@@ -102,5 +102,18 @@ def bench(
     run_bench(runs=runs, concurrent_sessions=sessions, console=console)
 
 
+@app.command("evaluate-empathy")
+def evaluate_empathy(
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Skip the LLM (fallbacks).")] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N turns.")] = None,
+    e2e: Annotated[int, typer.Option(help="Turns timed user.text -> first audio.")] = 8,
+    json: Annotated[Path | None, typer.Option(help="Save the metrics as JSON here.")] = None,
+) -> None:
+    """Measure the chain of empathy on its labelled set and print the tables."""
+    from merg_sdk.empathy.evaluate import run_evaluation
+
+    run_evaluation(use_llm=not no_llm, limit=limit, e2e=e2e, json_path=json, console=console)
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,166 @@
+"""`merg evaluate-empathy`: the labelled set is valid and fresh, and the numbers add up."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from merg_sdk.cli import app
+from merg_sdk.empathy.evaluate import (
+    DATA_PATH,
+    EvaluationSet,
+    Turn,
+    load_evaluation_set,
+)
+from merg_sdk.empathy.evaluate_report import TurnRecord, distinct_n, repetition, summarise
+from merg_sdk.empathy.tables import DATA_DIR, load_needs
+from merg_sdk.perception.types import MOTION_EMOTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+OTHER_TEXTS = [
+    ROOT / "merg_sdk" / "perception" / "data" / "prototypes.yaml",
+    ROOT / "tests" / "data" / "text_affect_eval.yaml",
+    ROOT / "tests" / "data" / "text_affect_dev.yaml",
+    *(p for p in sorted(DATA_DIR.glob("*.yaml")) if p != DATA_PATH),
+]
+SHARED_RUN = 6  # words in a row that would count as copied
+
+
+def test_the_labelled_set_is_large_varied_and_valid() -> None:
+    dataset = load_evaluation_set()
+    turns = dataset.turns()
+    assert len(turns) >= 180
+    assert set(Counter(t.emotion for t in turns)) == set(MOTION_EMOTIONS)
+    assert set(t.need for t in turns) == set(load_needs().needs)
+    crisis = Counter(t.crisis for t in turns if t.crisis != "none")
+    safety = yaml.safe_load((DATA_DIR / "safety.yaml").read_text(encoding="utf-8"))
+    assert set(crisis) == set(safety["categories"])
+    assert sum(crisis.values()) >= 30 and min(crisis.values()) >= 5
+    assert sum(t.hard for t in turns) >= 30
+    assert all(3 <= len(c.turns) <= 6 for c in dataset.conversations)
+    assert {c.persona for c in dataset.conversations} >= {"companion", "healer", "supporter"}
+
+
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in _strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value)]
+    return []
+
+
+def _runs(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
+    return {tuple(words[i : i + SHARED_RUN]) for i in range(len(words) - SHARED_RUN + 1)}
+
+
+def test_no_sentence_is_copied_from_the_other_data_files() -> None:
+    others = [s for path in OTHER_TEXTS for s in _strings(yaml.safe_load(path.read_text("utf-8")))]
+    seen = {" ".join(s.lower().split()) for s in others}
+    runs = set().union(*(_runs(s) for s in others))
+    for turn in load_evaluation_set().turns():
+        assert " ".join(turn.text.lower().split()) not in seen, turn.text
+        assert not _runs(turn.text) & runs, turn.text
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"text": "Hello there.", "emotion": "bored", "need": "conversation"},
+        {"text": "Hello there.", "emotion": "neutral", "need": "gossip"},
+        {"text": "I want to die.", "emotion": "sad", "need": "comfort", "crisis": "suicide"},
+        {"text": "Hello there.", "emotion": "neutral", "need": "safety"},
+        {"text": "I cut myself.", "emotion": "sad", "need": "safety", "crisis": "self_harm",
+         "hard": True},
+        {"text": "Hi.", "emotion": "neutral", "need": "conversation", "crisis": "war"},
+    ],
+)  # fmt: skip
+def test_bad_labels_are_refused(bad: dict) -> None:
+    with pytest.raises(ValidationError):
+        Turn.model_validate(bad)
+
+
+def test_duplicate_texts_are_refused() -> None:
+    turn = {"text": "Nice weather today.", "emotion": "calm", "need": "conversation"}
+    data = {"version": 1, "conversations": [{"id": "a", "turns": [turn, turn]}]}
+    with pytest.raises(ValidationError, match="unique"):
+        EvaluationSet.model_validate(data)
+
+
+def test_reply_measures() -> None:
+    assert distinct_n(["a b c", "a b d"], 1) == pytest.approx(4 / 6)
+    assert distinct_n(["a b c", "a b d"], 2) == pytest.approx(3 / 4)
+    replies = [
+        ("x", "I hear you, that sounds hard today."),
+        ("x", "I hear you, that sounds hard to carry."),  # 3 of 5 trigrams said before
+        ("y", "I hear you, that sounds hard today."),  # another conversation
+        ("x", "What happened next?"),
+    ]
+    assert repetition(replies) == pytest.approx(1 / 4)
+
+
+def _record(label: dict, safety: str | None = None, **extra: object) -> TurnRecord:
+    turn = Turn.model_validate(label)
+    fields = {"emotion": turn.emotion, "need": turn.need, "strategy": "Question"} | extra
+    return TurnRecord("c", turn, safety=safety, matched=safety and "x", reply="Ok then.",
+                      sources=("fallback",), **fields)  # fmt: skip
+
+
+def test_safety_and_accuracy_arithmetic() -> None:
+    crisis = {"text": "x1", "emotion": "sad", "need": "safety", "crisis": "suicide"}
+    hard = {"text": "x2", "emotion": "afraid", "need": "reassurance", "hard": True}
+    plain = {"text": "x3", "emotion": "happy", "need": "celebration"}
+    records = [
+        _record(crisis, "suicide"),
+        _record(crisis | {"text": "x4", "crisis": "abuse"}, "danger"),  # flagged, wrong category
+        _record(crisis | {"text": "x5"}, None, need="comfort"),  # missed
+        _record(hard, "self_harm", need="safety"),  # false alarm on a hard case
+        _record(plain, emotion="sad", strategy="Reflection of feelings"),
+        _record(plain | {"text": "x6"}),
+    ]
+    s = summarise(records, [400.0, 800.0], use_llm=False, load=((1, 1, 1), (1, 1, 1)))
+    safety = s["safety"]
+    assert (safety["recall"]["hits"], safety["recall"]["n"]) == (2, 3)
+    assert safety["category_accuracy"]["hits"] == 1
+    assert (safety["false_alarms"]["hits"], safety["false_alarms"]["n"]) == (1, 3)
+    assert (safety["false_alarms_hard"]["hits"], safety["false_alarms_hard"]["n"]) == (1, 1)
+    assert [e[0] for e in safety["errors"]] == ["miss", "category", "false alarm"]
+    assert s["emotion"]["hits"] == 5 and s["emotion"]["per_label"]["happy"]["share"] == 0.5
+    assert s["need"]["hits"] == 4
+    assert s["strategies"]["Question"]["share"] == pytest.approx(5 / 6)
+    assert s["latency"]["first_audio"]["median_ms"] == pytest.approx(600.0)
+
+
+def test_the_command_runs_a_slice_without_the_llm(tmp_path: Path) -> None:
+    out = tmp_path / "metrics.json"
+    args = ["evaluate-empathy", "--no-llm", "--limit", "12", "--e2e", "0", "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    for title in ("user emotion", "strategies", "replies", "safety", "latency", "load"):
+        assert title in result.output
+    summary = json.loads(out.read_text())
+    assert summary["items"] == 12 and not summary["llm"]
+    assert len(summary["machine"]["loadavg_start"]) == 3
+
+    emotion = summary["emotion"]
+    assert sum(row["n"] for row in emotion["per_label"].values()) == 12
+    assert emotion["hits"] == sum(row["hits"] for row in emotion["per_label"].values())
+    assert 0.0 <= emotion["share"] <= 1.0 and 0.0 <= summary["need"]["share"] <= 1.0
+    assert sum(row["hits"] for row in summary["strategies"].values()) == 12
+    replies = summary["replies"]
+    assert 0.0 < replies["distinct_1"] <= 1.0 and 0.0 < replies["distinct_2"] <= 1.0
+    assert replies["mean_words"] > 3 and replies["fallback_after_rejection"]["hits"] == 0
+    safety = summary["safety"]
+    assert safety["recall"]["n"] >= 1 and safety["false_alarms"]["n"] >= 1
+    latency = summary["latency"]
+    assert latency["perception"]["n"] == latency["plan"]["n"] == 12
+    assert latency["perception"]["median_ms"] > 0 and latency["llm_first_token"]["n"] == 0
