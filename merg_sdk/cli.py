@@ -34,12 +34,32 @@ def serve(
     idle_timeout: Annotated[
         float, typer.Option(help="Seconds before a silent client is gone.")
     ] = 60.0,
+    personas: Annotated[
+        list[Path] | None, typer.Option(help="Folder of persona YAML files (repeatable).")
+    ] = None,
+    empathy: Annotated[
+        bool, typer.Option(help="Load perception and the LLM for user.text turns.")
+    ] = True,
+    llm_backend: Annotated[
+        str, typer.Option(help="llamacpp, transformers or openai.")
+    ] = "llamacpp",
+    llm_model: Annotated[
+        str | None, typer.Option(help="GGUF path, Hugging Face model, or served model name.")
+    ] = None,
+    llm_endpoint: Annotated[
+        str, typer.Option(help="Base URL of an OpenAI-compatible server.")
+    ] = "http://127.0.0.1:8080/v1",
+    flame_model: Annotated[
+        Path | None, typer.Option(help="A FLAME model file you supply: turns on the flame rig.")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the server until Ctrl-C."""
     from pydantic import ValidationError
 
+    from merg_sdk.empathy.llm.factory import LLMConfig
     from merg_sdk.server import Limits, MergServer, ServerConfig
+    from merg_sdk.server.config import EmpathyConfig
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -52,6 +72,14 @@ def serve(
             server_secret_key=server_key,
             allowed_clients=allow_clients,
             limits=Limits(idle_timeout_s=idle_timeout),
+            flame_model=flame_model,
+            empathy=EmpathyConfig(
+                enabled=empathy,
+                persona_dirs=tuple(personas or ()),
+                llm=LLMConfig(
+                    backend=llm_backend, model=llm_model, endpoint=llm_endpoint, parallel=4
+                ),
+            ),
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):

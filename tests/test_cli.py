@@ -59,3 +59,12 @@ def test_demo_writes_wav_and_csv_per_line(tmp_path: Path) -> None:
         assert len(rows) - 1 == -(-wav.getnframes() * 30 // 22050)
         assert float(rows[-1][0]) < seconds
         assert seconds > 1.0
+
+
+def test_serve_flags_reach_the_server() -> None:
+    from merg_sdk.client import MergClient
+    from merg_sdk.server.runner import ServerProcess
+
+    with ServerProcess("--no-empathy") as server, MergClient(server.endpoint, timeout_s=60) as c:
+        features = c.welcome.capabilities["features"]
+        assert "say" in features and "user.text" not in features

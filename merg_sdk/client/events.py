@@ -225,14 +225,16 @@ def gather(
     """Concatenate a turn's audio and face frames in timeline order."""
     chunks = [e for e in events if isinstance(e, AudioChunk)]
     frames = [e for e in events if isinstance(e, FaceFrames)]
+    flames = [e for e in events if isinstance(e, FlameParams)]
     end = next((e for e in events if isinstance(e, TurnEnded)), None)
     start = next((e for e in events if isinstance(e, TurnStarted)), None)
     audio = np.concatenate([c.pcm for c in chunks]) if chunks else np.zeros(0, np.int16)
-    weights = (
-        np.concatenate([f.weights for f in frames])
-        if frames
-        else np.zeros((0, len(names)), np.float32)
-    )
+    if flames:  # a flame session: the expression coefficients are its weights
+        weights = np.concatenate([f.expression for f in flames])
+    elif frames:
+        weights = np.concatenate([f.weights for f in frames])
+    else:
+        weights = np.zeros((0, len(names)), np.float32)
     heads = [f.head for f in frames if f.head is not None]
     eyes = [f.eyes for f in frames if f.eyes is not None]
     return TurnResult(

@@ -21,7 +21,8 @@ MAX_OVERLAP = 0.6  # share of a clause's word trigrams already said
 MIN_RELEVANCE = 0.12  # cosine similarity of the first clause to the user's words
 LEAKS = re.compile(
     r"(\buser\s*:|\bassistant\s*:|\bsystem\s*:|<\||\|>|\[|\]|\bplan\s*:|\bstrategy\s*:|"
-    r"\bas an ai\b|\blanguage model\b|\bi am an ai\b|https?://|```|#|\*\*)",
+    r"\bas an ai\b|\blanguage model\b|\bi am an ai\b|https?://|```|#|\*|\(|\)|^\s*-|"
+    r"\bone to three\b|\bshort sentences\b|\bstage directions?\b|\bnever (gives|claims)\b)",
     re.IGNORECASE,
 )
 HARMFUL = re.compile(

@@ -38,6 +38,8 @@ class ReplyOutcome:
     llm_error: LLMError | None = None
     rejected: str | None = None
     clauses: int = 0
+    fallback: bool = False
+    """The persona's fallback spoke (the LLM failed, or nothing it wrote passed)."""
 
 
 class ClauseSplitter:
@@ -117,6 +119,7 @@ async def compose_reply(
         seed = zlib.crc32(f"{user_text}/{chain.selector.turns}".encode())
         feeling, cause = plan.feeling, plan.user.cause
         spoken = 1
+        outcome.fallback = True
         yield ReplyClause(fallback_reply(plan.strategy, feeling, cause, seed), "fallback")
     outcome.clauses = spoken
 

@@ -22,6 +22,7 @@ class _Category(BaseModel):
 
     severity: str
     patterns: list[str]
+    unless: list[str] = []
 
 
 class _SafetyFile(BaseModel):
@@ -39,33 +40,48 @@ class SafetyFlag:
     response: str
 
 
+Rule = tuple[str, str, re.Pattern[str], list[re.Pattern[str]]]
+CONTRACTIONS = (
+    (re.compile(r"\b(he|she|it|that|there|someone|somebody|who|what)'s\b"), r"\1 is"),
+    (re.compile(r"\bi'm\b"), "i am"),
+    (re.compile(r"\b(you|we|they)'re\b"), r"\1 are"),
+    (re.compile(r"\b(i|you|we|they|he|she)'ll\b"), r"\1 will"),
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bim\b"), "i am"),
+)
+
+
 @cache
-def _table() -> tuple[list[tuple[str, str, re.Pattern[str]]], dict[str, str]]:
+def _table() -> tuple[list[Rule], dict[str, str]]:
     spec = _SafetyFile.model_validate(
         yaml.safe_load((DATA_DIR / "safety.yaml").read_text(encoding="utf-8"))
     )
     missing = set(spec.categories) - set(spec.response)
     if missing:
         raise ValueError(f"safety.yaml has no response for {sorted(missing)}")
-    patterns = [
-        (name, category.severity, re.compile(pattern))
+    rules = [
+        (name, category.severity, re.compile(pattern), [re.compile(u) for u in category.unless])
         for name, category in spec.categories.items()
         for pattern in category.patterns
     ]
-    return patterns, spec.response
+    return rules, spec.response
 
 
 def normalise(text: str) -> str:
-    """Lower case, straight apostrophes, single spaces: how the patterns are written."""
-    return " ".join(text.lower().replace("’", "'").replace("‘", "'").split())
+    """Lower case, straight apostrophes, single spaces, contractions expanded: how the
+    patterns are written ("he's going to" and "he is going to" read the same)."""
+    lowered = " ".join(text.lower().replace("’", "'").replace("‘", "'").split())
+    for pattern, replacement in CONTRACTIONS:
+        lowered = pattern.sub(replacement, lowered)
+    return lowered
 
 
 def check_safety(text: str) -> SafetyFlag | None:
     """The first crisis category the text matches, or None."""
-    patterns, responses = _table()
+    rules, responses = _table()
     lowered = normalise(text)
-    for category, severity, pattern in patterns:
+    for category, severity, pattern, unless in rules:
         match = pattern.search(lowered)
-        if match:
+        if match and not any(u.search(lowered) for u in unless):
             return SafetyFlag(category, severity, match.group(0), responses[category])
     return None

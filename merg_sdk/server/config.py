@@ -47,7 +47,9 @@ class EmpathyConfig(BaseModel):
 
     enabled: bool = True
     """Load text perception and the LLM at start; without them `user.text` is unsupported."""
-    llm: LLMConfig = LLMConfig()
+    llm: LLMConfig = LLMConfig(parallel=4)
+    """Four slots: concurrent conversations share the CPU instead of queueing past the
+    first-token timeout."""
     persona_dirs: tuple[Path, ...] = ()
     """Folders of persona YAML files, in addition to the built-in ones."""
     default_persona: str = "companion"

@@ -106,8 +106,10 @@ class TurnLauncher:
             session.turn = None
             reason = "error" if outcome.llm_error is not None else "done"
             wire = stats.as_wire(session.sample_rate)
-            if outcome.rejected or outcome.llm_error:
+            if outcome.fallback:
                 wire["fallback"] = True
+            if outcome.rejected:
+                wire["guard_rejected"] = outcome.rejected
             server.send(client, TurnEnd(sid=session.sid, turn=number, reason=reason, stats=wire))
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import zmq
 import zmq.asyncio
 
-from merg_sdk.protocol import Audio, Face, Message, encode
+from merg_sdk.protocol import Audio, Face, Flame, Message, encode
 
 RETRY_INTERVAL_S = 0.002
 
@@ -44,6 +44,9 @@ class _Queued:
 def _size(message: Message) -> int:
     if isinstance(message, Audio):
         return len(message.pcm) + 96
+    if isinstance(message, Flame):
+        parts = (message.expression, message.jaw, message.neck, message.eyes)
+        return sum(len(p or b"") for p in parts) + 128
     if isinstance(message, Face):
         return len(message.weights) + len(message.head or b"") + len(message.eyes or b"") + 128
     return 256
