@@ -108,7 +108,7 @@ def test_an_llm_that_is_down_gets_a_spoken_fallback_and_an_error(tts, mind) -> N
     from merg_sdk.server.runner import free_port
 
     dead = OpenAICompatibleLLM(f"http://127.0.0.1:{free_port()}/v1", connect_timeout_s=1.0)
-    broken_mind = dataclasses.replace(mind, llm=dead, chains={})
+    broken_mind = dataclasses.replace(mind, llm=dead)
     server = ServerThread(ServerConfig(port=0), tts=tts, mind=broken_mind)
     with server as running, MergClient(running.endpoint) as client:
         session = client.open_session()

@@ -7,6 +7,7 @@ did. The LLM only verbalises the finished plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,8 +65,11 @@ class ReplyPlan:
 class EmpathyChain:
     """Per session: the persona, its memory, its strategy history and its own emotion."""
 
-    def __init__(self, persona: Persona) -> None:
+    def __init__(
+        self, persona: Persona, safety: Callable[[str], SafetyFlag | None] = check_safety
+    ) -> None:
         self.persona = persona
+        self._check_safety = safety
         self.memory = ConversationMemory()
         self.selector = StrategySelector()
         self.affect = AvatarAffect(persona)
@@ -73,7 +77,7 @@ class EmpathyChain:
     def plan(self, text: str, user: AffectState) -> ReplyPlan:
         feeling = load_needs().feeling_words.get(user.fine_emotion, user.fine_emotion)
         self.memory.add_user(text, user.emotion)
-        flag = check_safety(text)
+        flag = self._check_safety(text)
         if flag is not None:
             emotion = (
                 "caring" if "caring" in self.persona.emotions else self.persona.resting_emotion

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
 
 from merg_sdk.empathy import responder
-from merg_sdk.empathy.chain import EmpathyChain
 from merg_sdk.empathy.evaluate_report import TurnRecord, print_report, save_json, summarise
 from merg_sdk.empathy.guard import ReplyGuard, Verdict
 from merg_sdk.empathy.llm.base import ChatMessage, GenerationConfig, LanguageModel
@@ -156,7 +155,7 @@ def _persona(mind: Mind, conversation: Conversation) -> str | None:  # None: the
 
 
 async def _run_conversation(mind: Mind, conversation: Conversation) -> list[TurnRecord]:
-    chain = EmpathyChain(mind.persona_for(_persona(mind, conversation)))
+    chain = mind.chain(_persona(mind, conversation))
     cfg = mind.config  # the generation server/conversation.py reply_lines asks for
     generation = GenerationConfig(
         cfg.max_reply_tokens, cfg.temperature, timeout_s=cfg.first_token_timeout_s, stop=STOP

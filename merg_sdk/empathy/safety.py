@@ -8,9 +8,11 @@ model can never be the one deciding how to answer someone in danger.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict
 
@@ -85,3 +87,42 @@ def check_safety(text: str) -> SafetyFlag | None:
         if match and not any(u.search(lowered) for u in unless):
             return SafetyFlag(category, severity, match.group(0), responses[category])
     return None
+
+
+class SemanticSafety:
+    """Patterns first; then meaning: a message whose embedding is near a crisis example
+    (and nearer to it than to any everyday look-alike) is flagged too, so unusual
+    wordings of a crisis are not missed. `encode` maps a text to a unit vector."""
+
+    THRESHOLD = 0.5  # cosine to the nearest crisis example
+    MARGIN = 0.03  # how much nearer to crisis than to the nearest look-alike
+
+    def __init__(self, encode: Callable[[str], np.ndarray]) -> None:
+        spec = yaml.safe_load((DATA_DIR / "safety_prototypes.yaml").read_text(encoding="utf-8"))
+        self._encode = encode
+        self._labels = [c for c, texts in spec["crisis"].items() for _ in texts]
+        self._crisis = np.stack(
+            [_unit(encode(t)) for texts in spec["crisis"].values() for t in texts]
+        )
+        self._safe = np.stack([_unit(encode(t)) for t in spec["safe"]])
+        _, self._responses = _table()
+
+    def __call__(self, text: str) -> SafetyFlag | None:
+        flag = check_safety(text)
+        if flag is not None or not text.strip():
+            return flag
+        vector = _unit(self._encode(text))
+        crisis = self._crisis @ vector
+        best = int(np.argmax(crisis))
+        if (
+            crisis[best] >= self.THRESHOLD
+            and crisis[best] - float(np.max(self._safe @ vector)) >= self.MARGIN
+        ):
+            category = self._labels[best]
+            return SafetyFlag(category, "high", f"~{crisis[best]:.2f}", self._responses[category])
+        return None
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    v = np.asarray(vector, dtype=np.float32).reshape(-1)
+    return v / (float(np.linalg.norm(v)) + 1e-9)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from merg_sdk.empathy.chain import EmpathyChain
 from merg_sdk.empathy.llm.base import GenerationConfig, LanguageModel
 from merg_sdk.empathy.persona import Persona, PersonaLibrary, parse_persona
 from merg_sdk.empathy.responder import ReplyOutcome, compose_reply
+from merg_sdk.empathy.safety import SafetyFlag, SemanticSafety, check_safety
 from merg_sdk.perception.types import AffectState
 from merg_sdk.protocol import Error, ErrorCode, Message, Reasoning, Safety, UserAffect
 from merg_sdk.server.config import EmpathyConfig
@@ -36,7 +37,11 @@ class Mind:
     llm: LanguageModel | None
     personas: PersonaLibrary
     config: EmpathyConfig
-    chains: dict[str, EmpathyChain] = field(default_factory=dict)
+    safety: Callable[[str], SafetyFlag | None] = check_safety
+    """Crisis check: patterns, then meaning (SemanticSafety on the text encoder)."""
+
+    def chain(self, avatar: str | dict[str, Any] | None) -> EmpathyChain:
+        return EmpathyChain(self.persona_for(avatar), safety=self.safety)
 
     def persona_for(self, avatar: str | dict[str, Any] | None) -> Persona:
         """`session.open`'s avatar: a profile id, an inline profile, or the default."""
@@ -66,7 +71,8 @@ def load_mind(config: EmpathyConfig) -> Mind:
     llm = create_language_model(config.llm)
     default = personas.get(config.default_persona)
     llm.warm_up([ChatMessage("system", system_prompt(default))])
-    return Mind(text_affect, llm, personas, config)
+    safety = SemanticSafety(text_affect.encoder.encode_one)
+    return Mind(text_affect, llm, personas, config, safety)
 
 
 async def reply_lines(

@@ -163,7 +163,7 @@ class Handlers:
         if mind is None:
             return None
         try:
-            return EmpathyChain(mind.persona_for(request.avatar))
+            return mind.chain(request.avatar)
         except PersonaError as exc:
             code = (
                 ErrorCode.UNSUPPORTED if isinstance(request.avatar, str) else ErrorCode.BAD_MESSAGE
