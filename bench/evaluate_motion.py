@@ -145,6 +145,50 @@ def plot_emotions(path: Path, visibility: dict[str, list[float]]) -> None:
     plt.close(fig)
 
 
+def audio_driven(console: Console, tts: PiperTTS) -> None:
+    """The audio model against the phoneme teacher on the held-out sentences, plus the
+    held-out-voice figures of its training evaluation (training/audio2face)."""
+    import json
+
+    from merg_sdk.motion.audio2face import MODEL_PATH, AudioFaceStream
+
+    jaw_teacher, jaw_model, started, seconds = [], [], time.perf_counter(), 0.0
+    elapsed = 0.0
+    for text in HELD_OUT:
+        audio, rate, spans = spoken(tts, text)
+        teacher = animate(spans, len(audio) / rate)
+        stream = AudioFaceStream(fps=FPS, sample_rate=rate)
+        pcm = (audio * 32767).astype(np.int16)
+        started = time.perf_counter()
+        parts = [stream.push(pcm[i : i + rate // 50]) for i in range(0, len(pcm), rate // 50)]
+        frames = np.concatenate([*parts, stream.finish()])
+        elapsed += time.perf_counter() - started
+        seconds += len(audio) / rate
+        column = stream.names.index("jawOpen")
+        jaw_teacher.append(teacher[:, COLUMN["jawOpen"]])
+        jaw_model.append(frames[:, column])
+    r = float(np.corrcoef(np.concatenate(jaw_teacher), np.concatenate(jaw_model))[0, 1])
+    table = Table(title="Audio-driven lip-sync vs the phoneme teacher")
+    for column_name in ("set", "clips", "jawOpen r", "p/b/m closed"):
+        table.add_column(column_name)
+    table.add_row("joe, these held-out sentences (now)", str(len(HELD_OUT)), f"{r:.3f}", "")
+    metrics = json.loads(MODEL_PATH.with_name("metrics.json").read_text(encoding="utf-8"))
+    for name, values in metrics["sets"].items():
+        if name.startswith("["):
+            table.add_row(
+                name.strip("[]"),
+                str(values["clips"]),
+                f"{values['jawOpen_r']:.3f}",
+                f"{values['lips_closed_pbm']:.0%}",
+            )
+    console.print(table)
+    console.print(
+        f"audio model: look-ahead {metrics['lookahead_ms']:.0f} ms, "
+        f"{seconds / elapsed:.0f}x real time in 20 ms chunks here "
+        f"({metrics['speed']['x_realtime_20ms_chunks']:.0f}x on one core at training time)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
@@ -203,6 +247,7 @@ def main() -> None:
         table.add_row(emotion, f"{arousal:+.1f}", f"{len(blinks) / 10:.1f}")
     console.print(table)
     console.print(f"motion speed: {audio_s / motion_s:.0f}x real time (arkit52, {FPS} fps)")
+    audio_driven(console, tts)
     console.print(f"plots: {args.out / 'lipsync_curves.png'}, {args.out / 'emotion_intensity.png'}")
 
 
