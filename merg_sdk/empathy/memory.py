@@ -30,6 +30,9 @@ class Exchange:
     avatar: str = ""
     emotion: str = "neutral"
     strategy: str = ""
+    prompt: str = ""
+    """The user message as the LLM saw it (with its plan), so later prompts repeat it
+    exactly and the engine's prompt cache keeps matching."""
 
 
 @dataclass(slots=True)

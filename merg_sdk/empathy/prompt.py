@@ -20,14 +20,21 @@ def system_prompt(persona: Persona) -> str:
 def build_messages(
     persona: Persona, memory: ConversationMemory, user_text: str, plan_note: str
 ) -> list[ChatMessage]:
-    """System prefix, remembered context, earlier exchanges verbatim, then this turn."""
+    """System prefix, earlier exchanges exactly as they were sent, then this turn.
+
+    Everything before this turn's message is what the engine saw last turn plus its
+    reply, so the prompt cache covers it; what changes from turn to turn (the plan,
+    what the user shared earlier) rides in this turn's message only.
+    """
     messages = [ChatMessage("system", system_prompt(persona))]
-    remembered = memory.summary + [f"The user told you: {fact}." for fact in memory.facts]
-    if remembered:
-        messages.append(ChatMessage("system", "Earlier: " + " ".join(remembered)))
     for exchange in memory.recent[:-1]:
-        messages.append(ChatMessage("user", exchange.user))
+        messages.append(ChatMessage("user", exchange.prompt or exchange.user))
         if exchange.avatar:
             messages.append(ChatMessage("assistant", exchange.avatar))
-    messages.append(ChatMessage("user", f"{user_text}\n({plan_note})"))
+    remembered = memory.summary + [f"they told you {fact}" for fact in memory.facts]
+    context = f" Earlier: {'; '.join(remembered)}." if remembered else ""
+    prompt = f"{user_text}\n({plan_note}{context})"
+    if memory.recent:
+        memory.recent[-1].prompt = prompt
+    messages.append(ChatMessage("user", prompt))
     return messages
