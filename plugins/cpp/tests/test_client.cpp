@@ -443,6 +443,105 @@ INSTANTIATE_TEST_SUITE_P(Formats, Sampler,
                                   std::to_string(param.param.sample_rate) + "Hz";
                          });
 
+// A long turn (>= 10 s) at 60 fps on the audio clock: step the playback position through
+// the whole turn in audio-callback-sized reads and check, at every step, that the sampled
+// frame is floor(position * fps / rate) exactly (no drift accumulates, however long the
+// turn), and that every frame position gives back the received frame bit for bit.
+TEST(Server, LongTurnSamplerHasZeroDriftAt60Fps) {
+  REQUIRE_SERVER();
+  const int fps = 60;
+  const int rate = 48000;
+  const size_t kCallback = 512;  // samples per audio callback
+  // Three sentences: comfortably over 10 s, and well under the jitter buffer's 30 s (the
+  // whole turn is received before playback starts here).
+  const char* const kVeryLongLine =
+      "Once upon a time, in a quiet village by the sea, there lived an old fisherman who told "
+      "the longest stories anyone had ever heard. Every evening the children gathered around "
+      "his little fire, and every evening he began a brand new tale about storms, whales and "
+      "islands that nobody could find on any map.";
+  Harness h;
+  SessionOptions options;
+  options.fps = fps;
+  options.sample_rate = rate;
+  const SessionId session = h.Open(options);
+  ASSERT_NE(session, 0);
+  const merg::RequestId request = h.client().Say(session, kVeryLongLine);
+  Event end;
+  ASSERT_TRUE(h.WaitTurnEnd(request, 180, &end));
+  ASSERT_EQ(end.reason, "done");
+  const TurnData turn = h.Turn(session, end.turn);
+  ASSERT_GE(turn.samples, int64_t{10} * rate) << "the turn is shorter than 10 s";
+  ASSERT_EQ(turn.frames, CeilDiv(turn.samples * fps, rate));
+  std::shared_ptr<merg::JitterBuffer> buffer = h.client().Buffer(session);
+  ASSERT_NE(buffer, nullptr);
+  const int stride = 52 + 7;
+  float w[52], head[3], eyes[4];
+  std::vector<int16_t> block(kCallback);
+  merg::AudioRead info;
+  int64_t previous = 0;
+  int64_t steps = 0;
+  int64_t exact_steps = 0;
+  int64_t frames_checked = 0;
+  int64_t next_frame = 0;  // the next frame whose own position is checked
+  const int64_t max_steps = turn.samples / static_cast<int64_t>(kCallback) + 1000;
+  do {
+    buffer->ReadAudio(block.data(), block.size(), &info);
+    ASSERT_EQ(info.turn, end.turn);
+    ASSERT_FALSE(info.underrun);
+    const int64_t position = info.position;
+    ASSERT_GE(position, previous);
+    ASSERT_LE(position - previous, static_cast<int64_t>(kCallback));
+    ++steps;
+    ASSERT_LT(steps, max_steps) << "playback does not advance";
+    // The frame at the position, on the audio clock.
+    const int64_t expected = position * fps / rate;  // floor: positions are >= 0
+    const merg::FaceSample sample = buffer->SampleFace(position, w, head, eyes);
+    ASSERT_EQ(sample.turn, end.turn);
+    if (expected < turn.frames - 1 ||
+        (expected == turn.frames - 1 && (position * fps) % rate == 0)) {
+      ASSERT_EQ(sample.frame, expected) << "position " << position;
+      if ((position * fps) % rate == 0) {
+        ++exact_steps;
+        ASSERT_EQ(sample.status, merg::SampleStatus::kExact) << "position " << position;
+        ASSERT_EQ(0, std::memcmp(w, &turn.rows[expected * stride], sizeof w)) << expected;
+      } else {
+        ASSERT_EQ(sample.status, merg::SampleStatus::kInterpolated) << "position " << position;
+      }
+    } else {
+      // Past the last frame: the turn has ended, the last frame is held.
+      ASSERT_GE(expected, turn.frames - 1) << "position " << position;
+      ASSERT_EQ(sample.status, merg::SampleStatus::kEnded);
+      ASSERT_EQ(sample.frame, turn.frames - 1);
+      ASSERT_EQ(0, std::memcmp(w, &turn.rows[(turn.frames - 1) * stride], sizeof w));
+    }
+    // Every frame whose position was played in this step, sampled at its own position
+    // (i * rate / fps is a whole sample at 48 kHz / 60 fps): the received frame, bit-exact.
+    while (next_frame < turn.frames && next_frame * rate / fps <= position) {
+      const int64_t at = next_frame * rate / fps;
+      ASSERT_EQ(at * fps / rate, next_frame);
+      const merg::FaceSample on = buffer->SampleFace(at, w, head, eyes);
+      ASSERT_EQ(on.status, merg::SampleStatus::kExact) << "frame " << next_frame;
+      ASSERT_EQ(on.frame, next_frame);
+      const float* row = &turn.rows[next_frame * stride];
+      ASSERT_EQ(0, std::memcmp(w, row, sizeof w)) << "frame " << next_frame;
+      ASSERT_EQ(0, std::memcmp(head, row + 52, sizeof head)) << "frame " << next_frame;
+      ASSERT_EQ(0, std::memcmp(eyes, row + 55, sizeof eyes)) << "frame " << next_frame;
+      ++frames_checked;
+      ++next_frame;
+    }
+    previous = position;
+  } while (info.state != merg::PlayState::kFinished);
+  EXPECT_EQ(info.position, turn.samples);
+  EXPECT_EQ(frames_checked, turn.frames);
+  EXPECT_GE(steps, turn.samples / static_cast<int64_t>(kCallback));
+  EXPECT_GT(exact_steps, 0);  // 512 and 800 samples per frame meet every 12800 samples
+  std::printf("[ long turn ] %.2f s of audio (%lld samples at %d Hz), %lld frames at %d fps, "
+              "%lld steps of %zu samples, %lld exact steps, zero drift\n",
+              static_cast<double>(turn.samples) / rate, static_cast<long long>(turn.samples),
+              rate, static_cast<long long>(turn.frames), fps, static_cast<long long>(steps),
+              kCallback, static_cast<long long>(exact_steps));
+}
+
 TEST(Server, SamplerNeverReadsPastWhatArrived) {
   REQUIRE_SERVER();
   // Sample far ahead while the turn streams in: always the newest frame that arrived.
