@@ -4,6 +4,8 @@
 #   plugins/unity/build.sh          build everything, then run the tests (the default)
 #   plugins/unity/build.sh build    build only
 #   plugins/unity/build.sh test     same as no argument
+#   plugins/unity/build.sh bench    build the core, then run the decode bench (Tools~/bench;
+#                                   not run by the tests); extra arguments: a repeat factor
 #
 # Needs Debian's mono-devel (mcs, mono), nunit-console and libnunit-cil-dev (NUnit 2.6).
 # Outputs go to plugins/unity/.build/ (MERG_UNITY_BUILD_DIR), which Unity ignores:
@@ -78,6 +80,17 @@ build() {
   echo "build.sh: built in $((SECONDS - started)) s -> $out"
 }
 
+bench() {
+  need mcs mono-devel
+  need mono mono-devel
+  mkdir -p "$out"
+  "${CSC[@]}" -target:library -out:"$out/Merg.Core.dll" -doc:"$out/Merg.Core.xml" \
+    -recurse:"$here/Runtime/Core/*.cs"
+  "${CSC[@]}" -optimize+ -target:exe -out:"$out/Merg.Bench.exe" -r:"$out/Merg.Core.dll" \
+    "$here/Tools~/bench/MergBench.cs"
+  (cd "$out" && mono --optimize=all "$out/Merg.Bench.exe" "$@")
+}
+
 run_tests() {
   need mono mono-devel
   need nunit-console nunit-console
@@ -99,8 +112,12 @@ case "$command" in
     build
     run_tests
     ;;
+  bench)
+    shift
+    bench "$@"
+    ;;
   *)
-    echo "usage: $0 [build|test]" >&2
+    echo "usage: $0 [build|test|bench]" >&2
     exit 2
     ;;
 esac

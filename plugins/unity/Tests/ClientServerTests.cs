@@ -142,6 +142,77 @@ namespace Merg.Tests
             }
         }
 
+        /// <summary>Three sentences: more than ten seconds of speech (about 17 s with the default
+        /// voice), well inside the 30 s buffer nobody reads while the turn arrives.</summary>
+        private const string ThreeSentences =
+            "Good morning, and welcome to the reference head, which is speaking to you from the real server. " +
+            "Every word you hear is carried by audio chunks, and every movement of the face by frames at sixty per second. " +
+            "If the face and the voice drift apart, even by one frame, this test should notice it and fail loudly.";
+
+        [Test]
+        public void ALongTurnSampledOnTheAudioClockNeverDrifts()
+        {
+            const int rate = 22050, fps = 60, block = 1024;
+            using (var recorder = new Recorder().Start())
+            {
+                var session = recorder.OpenSession(new SessionOptions { Rig = RigNames.Arkit52, Fps = fps, SampleRate = rate });
+                Assert.That(session.SampleRate, Is.EqualTo(rate));
+                Assert.That(session.Fps, Is.EqualTo(fps));
+                long seq = session.Say(ThreeSentences);
+                var end = recorder.WaitForTurnEnd(session, seq, 120000);
+                Assert.That(end.Reason, Is.EqualTo(TurnEndReasons.Done));
+                var turn = TurnMessages(recorder, session, end.Turn);
+                long samples = turn.Where(s => s.Kind == ServerMessageKind.Audio).Sum(s => (long)s.Count);
+                long frames = turn.Where(s => s.Kind == ServerMessageKind.Face).Sum(s => (long)s.Count);
+                Assert.That(samples, Is.GreaterThanOrEqualTo(10L * rate), "at least ten seconds of speech");
+                Assert.That(frames, Is.EqualTo((samples * fps + rate - 1) / rate));
+                float[] received = turn.Where(s => s.Kind == ServerMessageKind.Face).SelectMany(s => s.Weights).ToArray();
+                Assert.That(received.Length, Is.EqualTo(frames * 52));
+
+                // an audio callback of 1024 samples at a time; after each, the game thread samples
+                // the face at the callback's position and at every frame time inside the block
+                var buffer = session.Buffer;
+                var sample = new FaceSample(52);
+                long start = buffer.OutputPosition;
+                var pcm = new float[block];
+                long steps = 0, exactFrames = 0, nextFrame = 0;
+                for (long at = 0; at < samples; at += block)
+                {
+                    Assert.That(buffer.Read(pcm, 0, block), Is.EqualTo(block));
+                    Assert.That(buffer.OutputPosition, Is.EqualTo(start + at + block), "the clock advances by exactly one block");
+
+                    Assert.That(buffer.SampleAt(start + at, sample), "position " + at);
+                    Assert.That(sample.Turn, Is.EqualTo(end.Turn));
+                    Assert.That(sample.Holding, Is.False, "no underrun: the whole turn was buffered");
+                    long expected = at * fps / rate; // floor(position * fps / rate), in integers
+                    Assert.That((long)Math.Floor(sample.Frame), Is.EqualTo(expected), "frame index at sample " + at);
+                    Assert.That(sample.TurnSeconds, Is.EqualTo((double)at / rate), "turn time at sample " + at);
+                    steps++;
+
+                    // frame i shows at i * rate / fps samples (367.5 here, so every other one
+                    // falls between two samples); there the weights are the received frame, bit for bit
+                    long blockEnd = Math.Min(at + block, samples);
+                    for (; nextFrame < frames && nextFrame * rate < blockEnd * fps; nextFrame++)
+                    {
+                        double position = (double)nextFrame * rate / fps;
+                        Assert.That(buffer.SampleAt(start + position, sample), "frame " + nextFrame);
+                        Assert.That(sample.Frame, Is.EqualTo((double)nextFrame), "frame " + nextFrame + " lands on its own index");
+                        for (int c = 0; c < 52; c++)
+                        {
+                            if (sample.Weights[c] != received[nextFrame * 52 + c])
+                                Assert.Fail("frame " + nextFrame + " column " + c + ": sampled " + sample.Weights[c].ToString("R") +
+                                            ", received " + received[nextFrame * 52 + c].ToString("R"));
+                        }
+                        exactFrames++;
+                    }
+                }
+                Assert.That(steps, Is.EqualTo((samples + block - 1) / block));
+                Assert.That(exactFrames, Is.EqualTo(frames), "every received frame was checked at its own time");
+                Console.WriteLine("audio-clock turn: {0} samples ({1:F2} s), {2} frames, {3} callback steps, no drift",
+                    samples, (double)samples / rate, frames, steps);
+            }
+        }
+
         [Test]
         public void TheNetworkThreadAllocatesNothingPerAudioOrFaceMessage()
         {
