@@ -46,6 +46,18 @@ def test_jaw_follows_the_phoneme_teacher(spoken: list) -> None:
     jaw = face[:, stream.names.index("jawOpen")]
     r = np.corrcoef(jaw, target[:, arkit.index("jawOpen")])[0, 1]
     assert r > 0.6, f"jawOpen correlation with the teacher is only {r:.2f}"
-    for name in ("mouthPucker", "mouthFunnel", "mouthClose"):
+    for name in ("mouthPucker", "mouthFunnel", "mouthClose", "mouthPressLeft", "tongueOut"):
         got = face[:, stream.names.index(name)]
-        assert np.corrcoef(got, target[:, arkit.index(name)])[0, 1] > 0.3, name
+        assert np.corrcoef(got, target[:, arkit.index(name)])[0, 1] > 0.4, name
+
+
+def test_lips_meet_on_p_b_m(spoken: list) -> None:
+    rate, fps = 48000, 60
+    pcm = np.concatenate([s.pcm for s in spoken])
+    stream = AudioFaceStream(fps, rate)
+    face = np.concatenate([stream.push(pcm), stream.finish()])
+    middles = [round((p.start_s + p.end_s) / 2 * fps) for s in spoken for p in s.phonemes
+               if p.phoneme in ("p", "b", "m")]  # fmt: skip
+    gap = face[:, stream.names.index("jawOpen")] - face[:, stream.names.index("mouthClose")]
+    shut = np.mean(gap[middles] <= 0.05)  # the teacher shuts all of them (gap <= 0.02)
+    assert len(middles) >= 8 and shut >= 0.5, f"lips shut at only {shut:.0%} of p/b/m"

@@ -4,10 +4,11 @@ Training: the joe Piper voice (random pace and expressiveness) and many
 espeak-ng voices (accents x variants, speeds, pitches), each clip twice with
 different augmentation, stored as log-mel features (the runtime's own code)
 plus teacher frames at 100 Hz. Test: held-out sentences, and voices never
-trained on (three espeak-ng variants, five flite voices), stored as int16
+trained on (four espeak-ng voices, five flite voices), stored as int16
 audio at the voice's own rate with their phoneme spans, clean and noisy.
 
-Run: `python -m training.audio2face.make_corpus` (about 5 minutes on 2 cores).
+Run: `python -m training.audio2face.make_corpus` (5-13 minutes on 2 cores, as busy as
+they are).
 Output goes to $MERG_A2F_DATA (default /tmp/merg_audio2face), never to git.
 """
 

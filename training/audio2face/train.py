@@ -6,9 +6,10 @@ voices and microphones colour the spectrum differently). A crop that
 starts mid-clip scores only after a burn-in, because its zero state is not
 the state the clip's start would have left (crops from a clip's start score
 at once: exactly the runtime's situation). Output step s is scored against
-the teacher's frame s - LOOKAHEAD_FRAMES. Loss: channel-weighted L1 + MSE +
-cross-entropy, plus L1 on frame-to-frame changes (crisp closures), plus cross-entropy on
-the teacher's lip-closure depth. 3% of clips are kept for validation.
+the teacher's frame s - LOOKAHEAD_FRAMES. Loss: channel-weighted L1 + MSE
++ cross-entropy, plus L1 on frame-to-frame changes (crisp closures), plus
+cross-entropy on the teacher's lip-closure depth. 3% of clips are kept for
+validation.
 
 Run: `python -m training.audio2face.train` (about 25 minutes on one core).
 """

@@ -69,8 +69,6 @@ class AudioFaceStream:
         self.model = model if model is not None else default_model()
         self.names: tuple[str, ...] = self.model.names
         self._k = self.model.lookahead_frames
-        self._empty = np.zeros((0, len(self.names)), np.float32)
-        self._empty.flags.writeable = False
         self.reset()
 
     @property
@@ -87,7 +85,7 @@ class AudioFaceStream:
     def reset(self) -> None:
         """Forget everything heard: the next push starts a new turn at frame 0."""
         self._state = StreamState(FeatureStream(self.sample_rate), self.model.initial_state())
-        self._state.outputs = self._empty
+        self._state.outputs = self._nothing()
 
     def push(self, pcm: np.ndarray | bytes) -> np.ndarray:
         """Add audio; return every frame that is now complete (possibly none)."""
@@ -128,13 +126,16 @@ class AudioFaceStream:
             else weights[skip:]
         )
 
+    def _nothing(self) -> np.ndarray:
+        return np.zeros((0, len(self.names)), np.float32)
+
     def _emit(self, total: int | None) -> np.ndarray:
         state = self._state
         ready = state.base + len(state.outputs)  # network frames 0 .. ready-1 exist
         # frame i needs network frame ceil(i * 100 / fps) < ready
         end = total if total is not None else ((ready - 1) * self.fps // FRAME_RATE_HZ + 1)
         if end <= state.frames_out:
-            return self._empty
+            return self._nothing()
         scaled = np.arange(state.frames_out * FRAME_RATE_HZ, end * FRAME_RATE_HZ, FRAME_RATE_HZ)
         lo = scaled // self.fps
         frac = (scaled - lo * self.fps).astype(np.float32)[:, None] * np.float32(1.0 / self.fps)
