@@ -148,7 +148,7 @@ def test_a_takeover_ends_the_old_owners_turn_and_tells_it(make_server) -> None:
     old = RawPeer(running.endpoint)
     old.greet()
     sid = old.open_session()
-    old.send("say", sid=sid, text=LONG_LINE)
+    old.send("say", sid=sid, text=" ".join([LONG_LINE] * 4))  # ~100 s of speech: still running
     old.recv_until("audio", sid=sid)
     time.sleep(0.5)  # silent past the takeover time (a half-open connection, say)
     with MergClient(running.endpoint) as client:
