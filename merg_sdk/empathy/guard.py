@@ -61,6 +61,11 @@ class ReplyGuard:
         self._words = 0
         self._clauses = 0
 
+    @property
+    def wants_relevance(self) -> bool:
+        """Only the first clause is checked for being on topic."""
+        return self._clauses == 0 and self._relevance is not None
+
     def check(self, clause: str) -> Verdict:
         words = clause.split()
         if not any(ch.isalpha() for ch in clause):

@@ -8,6 +8,7 @@ phrasing, so the avatar always answers, and says something that fits.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import zlib
@@ -91,7 +92,15 @@ async def compose_reply(
         yield ReplyClause(plan.safety.response, "safety")
         return
     previous = [e.avatar for e in chain.memory.recent if e.avatar]
-    guard = ReplyGuard(user_text, previous, relevance)
+    scores: dict[str, float] = {}  # relevance is embedded in a worker thread, then looked up
+    guard = ReplyGuard(user_text, previous, (lambda c, _: scores[c]) if relevance else None)
+    loop = asyncio.get_running_loop()
+
+    async def check(clause: str) -> bool:
+        if relevance is not None and guard.wants_relevance and clause not in scores:
+            scores[clause] = await loop.run_in_executor(None, relevance, clause, user_text)
+        return _accept(guard, clause, outcome)
+
     spoken = 0
     if llm is not None:
         messages = build_messages(chain.persona, chain.memory, user_text, plan.note())
@@ -101,14 +110,14 @@ async def compose_reply(
             async with contextlib.aclosing(stream):
                 async for delta in stream:
                     for clause in splitter.push(delta):
-                        if not _accept(guard, clause, outcome):
+                        if not await check(clause):
                             raise _Rejected
                         spoken += 1
                         yield ReplyClause(clause, "llm")
                         if spoken >= MAX_CLAUSES:
                             raise _Rejected
             for clause in splitter.finish():
-                if _accept(guard, clause, outcome):
+                if await check(clause):
                     spoken += 1
                     yield ReplyClause(clause, "llm")
         except _Rejected:

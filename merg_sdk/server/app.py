@@ -81,7 +81,6 @@ class MergServer:
         self._connections: ConnectionWatch | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._handlers = Handlers(self)
-        self.started = asyncio.Event()
 
     def capabilities(self) -> dict[str, list]:
         features = ["say", "animate", "interrupt", "ping", "playback", "resume", "head", "eyes"]
@@ -148,7 +147,6 @@ class MergServer:
             asyncio.create_task(self._reap_loop(), name="merg-reap"),
             asyncio.create_task(self._connections.run(), name="merg-connections"),
         ]
-        self.started.set()
         log.info("serving on %s", self.endpoint)
         return self.endpoint
 
@@ -255,7 +253,6 @@ class MergServer:
         *,
         code: ErrorCode | None = None,
         notify: bool = True,
-        stats: dict | None = None,
     ) -> None:
         """Stop the session's running turn (if any) and tell its client how it ended."""
         running = session.turn
@@ -274,7 +271,7 @@ class MergServer:
             self.send_error(
                 owner, code, f"turn {running.number} ended: {code.value}", sid=session.sid
             )
-        end_stats = stats or running.stats.as_wire(session.sample_rate)
+        end_stats = running.stats.as_wire(session.sample_rate)
         self.send(
             owner, TurnEnd(sid=session.sid, turn=running.number, reason=reason, stats=end_stats)
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import zmq
@@ -59,13 +58,11 @@ class Outbox:
         identity: bytes,
         max_bytes: int,
         stall_timeout_s: float,
-        on_sent: Callable[[bytes, Message, bytes], None] | None = None,
     ) -> None:
         self._socket = socket
         self._identity = identity
         self._max_bytes = max_bytes
         self._stall_timeout_s = stall_timeout_s
-        self._on_sent = on_sent
         self._queue: deque[_Queued] = deque()
         self._bytes = 0
         self._changed = asyncio.Event()
@@ -112,8 +109,6 @@ class Outbox:
                 self._queue.popleft()
                 self._bytes -= item.size
             self._changed.set()
-            if self._on_sent is not None:
-                self._on_sent(self._identity, item.message, payload)
 
     async def _send(self, payload: bytes) -> None:
         stalled_since: float | None = None
