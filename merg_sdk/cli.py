@@ -52,6 +52,12 @@ def serve(
     flame_model: Annotated[
         Path | None, typer.Option(help="A FLAME model file you supply: turns on the flame rig.")
     ] = None,
+    observer: Annotated[
+        bool, typer.Option(help="Republish every session for watchers (viewer, recorder).")
+    ] = False,
+    observer_port: Annotated[
+        int | None, typer.Option(help="Port of the observer stream (default: port + 1).")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the server until Ctrl-C."""
@@ -73,6 +79,8 @@ def serve(
             allowed_clients=allow_clients,
             limits=Limits(idle_timeout_s=idle_timeout),
             flame_model=flame_model,
+            observer=observer,
+            observer_port=observer_port,
             empathy=EmpathyConfig(
                 enabled=empathy,
                 persona_dirs=tuple(personas or ()),

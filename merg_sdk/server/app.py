@@ -14,6 +14,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import zmq
 import zmq.asyncio
@@ -30,14 +31,16 @@ from merg_sdk.protocol import (
     Message,
     ProtocolError,
     TurnEnd,
+    encode,
 )
 from merg_sdk.server.config import ServerConfig
 from merg_sdk.server.connections import ConnectionWatch
 from merg_sdk.server.conversation import Mind, load_mind
 from merg_sdk.server.handlers import Handlers
+from merg_sdk.server.observer import Observer
 from merg_sdk.server.outbox import Outbox, PeerGone, PeerStalled
-from merg_sdk.server.security import secure_server_socket
-from merg_sdk.server.sessions import Session, SessionRegistry
+from merg_sdk.server.security import make_curve_server, secure_server_socket
+from merg_sdk.server.sessions import Session, SessionRegistry, session_opened
 from merg_sdk.speech.backends.piper import PiperTTS
 from merg_sdk.speech.base import TextToSpeech
 
@@ -79,16 +82,22 @@ class MergServer:
         self._socket: zmq.asyncio.Socket | None = None
         self._authenticator = None
         self._connections: ConnectionWatch | None = None
+        self.observer: Observer | None = None
+        """The watchers' XPUB socket, when `config.observer` is on."""
         self._tasks: list[asyncio.Task[None]] = []
         self._handlers = Handlers(self)
 
-    def capabilities(self) -> dict[str, list]:
+    def capabilities(self) -> dict[str, Any]:
         features = ["say", "animate", "interrupt", "ping", "playback", "resume", "head", "eyes"]
         if self.mind is not None:
             features += ["user.text", "reasoning", "safety"]
         if self.config.server_secret_key:
             features.append("curve")
-        return {
+        extra: dict[str, Any] = {}
+        if self.observer is not None:
+            features.append("observer")
+            extra["observer"] = self.observer.endpoint
+        return extra | {
             "rigs": list(output_rigs(self.flame)),
             "voices": list(self.tts.voices),
             "fps": list(SUPPORTED_FPS),
@@ -142,13 +151,36 @@ class MergServer:
         self.endpoint = socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self._socket = socket
         self._connections = ConnectionWatch(socket, self.drop_client)
+        if self.config.observer:
+            self.observer = self._bind_observer()
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="merg-receive"),
             asyncio.create_task(self._reap_loop(), name="merg-reap"),
             asyncio.create_task(self._connections.run(), name="merg-connections"),
         ]
+        if self.observer is not None:
+            self._tasks.append(self.observer.start())
+            log.info("observer stream on %s", self.observer.endpoint)
         log.info("serving on %s", self.endpoint)
         return self.endpoint
+
+    def _bind_observer(self) -> Observer:
+        assert self._context is not None
+        secret = self.config.server_secret_key
+        return Observer.bind(
+            self._context,
+            self.config.observer_endpoint,
+            self._describe_sessions,
+            secure=(lambda socket: make_curve_server(socket, secret)) if secret else None,
+        )
+
+    def _describe_sessions(self, prefix: bytes) -> list[tuple[str, bytes]]:
+        """`session.opened` of every session whose id starts with `prefix`, for a new watcher."""
+        return [
+            (session.sid, encode(session_opened(session, resumed=False), 0))
+            for session in self.sessions
+            if session.sid.encode().startswith(prefix)
+        ]
 
     async def serve_forever(self) -> None:
         await self.start()
@@ -158,7 +190,7 @@ class MergServer:
             await self.stop()
 
     async def stop(self) -> None:
-        for session in list(self.sessions._sessions.values()):
+        for session in self.sessions:
             await self.end_turn(session, "interrupted", notify=False)
         for client in self.clients.values():
             if client.sender:
@@ -172,6 +204,8 @@ class MergServer:
             self._connections.close()
         if self._authenticator is not None:
             self._authenticator.stop()
+        if self.observer is not None:
+            self.observer.close()
         if self._socket is not None:
             self._socket.close(linger=0)
         if self._context is not None:
@@ -206,6 +240,7 @@ class MergServer:
                 identity,
                 self.config.limits.outbox_bytes,
                 self.config.limits.stall_timeout_s,
+                observe=self.observer.publish if self.observer else None,
             )
             client = ClientState(identity=identity, outbox=outbox)
             client.sender = asyncio.create_task(self._send_loop(client))

@@ -78,6 +78,10 @@ class ServerConfig(BaseModel):
     turns on the `flame` rig. Its ARKit mapping is fitted once and cached."""
     flame_expression: int = Field(50, ge=1, le=100)
     flame_cache_dir: Path | None = None
+    observer: bool = False
+    """Republish every session's messages on an XPUB socket for watchers (viewer, recorder)."""
+    observer_port: int | None = Field(None, ge=0, le=65535)
+    """The observer's port; None = the server's port + 1 (a random port when port is 0)."""
     limits: Limits = Limits()
     empathy: EmpathyConfig = EmpathyConfig()
 
@@ -85,6 +89,8 @@ class ServerConfig(BaseModel):
     def _check_exposure(self) -> ServerConfig:
         if self.allowed_clients is not None and self.server_secret_key is None:
             raise ValueError("allowed_clients needs server_secret_key (CurveZMQ)")
+        if self.observer and self.observer_port is None and self.port == 65535:
+            raise ValueError("port 65535 leaves no port + 1 for the observer: set observer_port")
         if not is_loopback(self.host) and self.server_secret_key is None and not self.insecure:
             raise ValueError(
                 f"refusing to bind {self.host!r} without CurveZMQ keys: anyone on the network "
@@ -94,8 +100,18 @@ class ServerConfig(BaseModel):
 
     @property
     def endpoint(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"tcp://{host}:{self.port}"
+        return f"tcp://{self._bind_host}:{self.port}"
+
+    @property
+    def observer_endpoint(self) -> str:
+        port = self.observer_port
+        if port is None:
+            port = self.port + 1 if self.port else 0
+        return f"tcp://{self._bind_host}:{port}"
+
+    @property
+    def _bind_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
 
 
 def is_loopback(host: str) -> bool:

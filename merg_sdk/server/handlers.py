@@ -29,7 +29,6 @@ from merg_sdk.protocol import (
     SessionClose,
     SessionClosed,
     SessionOpen,
-    SessionOpened,
     UserText,
     Welcome,
     decode,
@@ -38,7 +37,7 @@ from merg_sdk.protocol.codec import read_envelope
 from merg_sdk.server.animate import AnimateChunk, AnimateTurn
 from merg_sdk.server.conversation import reply_lines
 from merg_sdk.server.launcher import TurnLauncher
-from merg_sdk.server.sessions import Session, new_session_id
+from merg_sdk.server.sessions import Session, new_session_id, session_opened
 from merg_sdk.server.turns import say_lines
 
 if TYPE_CHECKING:
@@ -155,7 +154,7 @@ class Handlers:
             chain=chain,
         )
         server.sessions.add(session)
-        server.send(client, _opened(session, resumed=False))
+        server.send(client, session_opened(session, resumed=False))
 
     def _chain(self, request: SessionOpen, seq: int | None) -> EmpathyChain | None:
         """The session's persona and conversation state, when the server has empathy."""
@@ -195,7 +194,7 @@ class Handlers:
             server.send(owner, SessionClosed(sid=sid, reason="resumed_elsewhere"))
         session.owner = client.identity
         session.detached_at = None
-        server.send(client, _opened(session, resumed=True))
+        server.send(client, session_opened(session, resumed=True))
 
     async def _say(self, client: ClientState, request: Say, seq: int | None) -> None:
         session = self._session(client, request.sid, seq)
@@ -295,17 +294,6 @@ class Handlers:
 def _require(condition: bool, message: str, seq: int | None) -> None:
     if not condition:
         raise ProtocolError(ErrorCode.UNSUPPORTED, message, ref=seq)
-
-
-def _opened(session: Session, resumed: bool) -> SessionOpened:
-    return SessionOpened(
-        sid=session.sid,
-        rig={"name": session.rig.name, "names": list(session.rig.names)},
-        fps=session.fps,
-        sample_rate=session.sample_rate,
-        voice=session.voice,
-        resumed=resumed,
-    )
 
 
 def _peek_ids(payload: bytes) -> tuple[str | None, int | None]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import zmq
@@ -58,8 +59,10 @@ class Outbox:
         identity: bytes,
         max_bytes: int,
         stall_timeout_s: float,
+        observe: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self._socket = socket
+        self._observe = observe
         self._identity = identity
         self._max_bytes = max_bytes
         self._stall_timeout_s = stall_timeout_s
@@ -105,6 +108,9 @@ class Outbox:
             payload = encode(item.message, self._seq + 1)  # a number is used once it is sent
             await self._send(payload)
             self._seq += 1
+            sid = getattr(item.message, "sid", None)
+            if self._observe is not None and sid:
+                self._observe(sid, payload)
             if self._queue and self._queue[0] is item:
                 self._queue.popleft()
                 self._bytes -= item.size

@@ -45,8 +45,13 @@ def secure_server_socket(
     authenticator.start()
     location = str(allowed_clients) if allowed_clients else zmq.auth.CURVE_ALLOW_ANY
     authenticator.configure_curve(domain="*", location=location)
+    make_curve_server(socket, secret_file)
+    return authenticator
+
+
+def make_curve_server(socket: zmq.asyncio.Socket, secret_file: Path) -> None:
+    """Give a socket the server's key pair (the context's authenticator checks its peers)."""
     public, secret = load_keys(secret_file)
     socket.curve_secretkey = secret
     socket.curve_publickey = public
     socket.curve_server = True
-    return authenticator

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from merg_sdk.empathy.chain import EmpathyChain
 from merg_sdk.motion.output import OutputRig
+from merg_sdk.protocol import SessionOpened
 
 HEARD_TURNS_KEPT = 16
 
@@ -82,6 +84,18 @@ class Session:
         return self.turns_started
 
 
+def session_opened(session: Session, resumed: bool) -> SessionOpened:
+    """The session's description as the client (and any watcher) receives it."""
+    return SessionOpened(
+        sid=session.sid,
+        rig={"name": session.rig.name, "names": list(session.rig.names)},
+        fps=session.fps,
+        sample_rate=session.sample_rate,
+        voice=session.voice,
+        resumed=resumed,
+    )
+
+
 def new_session_id() -> str:
     """Unguessable, since `resume` re-attaches whoever presents it."""
     return secrets.token_urlsafe(16)
@@ -93,6 +107,9 @@ class SessionRegistry:
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+    def __iter__(self) -> Iterator[Session]:
+        return iter(list(self._sessions.values()))
 
     def add(self, session: Session) -> None:
         self._sessions[session.sid] = session
