@@ -127,7 +127,8 @@ def test_safety_and_accuracy_arithmetic() -> None:
         _record(plain, emotion="sad", strategy="Reflection of feelings"),
         _record(plain | {"text": "x6"}),
     ]
-    s = summarise(records, [400.0, 800.0], use_llm=False, load=((1, 1, 1), (1, 1, 1)))
+    e2e = {"first_audio": [400.0, 800.0], "first_words": [900.0]}
+    s = summarise(records, e2e, use_llm=False, load=((1, 1, 1), (1, 1, 1)))
     safety = s["safety"]
     assert (safety["recall"]["hits"], safety["recall"]["n"]) == (2, 3)
     assert safety["category_accuracy"]["hits"] == 1
@@ -138,6 +139,7 @@ def test_safety_and_accuracy_arithmetic() -> None:
     assert s["need"]["hits"] == 4
     assert s["strategies"]["Question"]["share"] == pytest.approx(5 / 6)
     assert s["latency"]["first_audio"]["median_ms"] == pytest.approx(600.0)
+    assert s["latency"]["first_words"]["median_ms"] == pytest.approx(900.0)
 
 
 def test_the_command_runs_a_slice_without_the_llm(tmp_path: Path) -> None:

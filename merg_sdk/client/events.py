@@ -78,6 +78,7 @@ class ReplyText:
     strategy: str | None = None
     t0: int | None = None
     phonemes: tuple[tuple[str, float, float], ...] = ()
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,7 @@ def to_event(message: Message, names: tuple[str, ...]) -> TurnEvent | None:
                 message.strategy,
                 message.t0,
                 tuple((str(p[0]), float(p[1]), float(p[2])) for p in message.phonemes or ()),
+                message.source,
             )
         case Audio(turn=turn, t0=t0, sample_rate=rate):
             return AudioChunk(turn, t0, rate, message.samples)

@@ -7,6 +7,7 @@ did. The LLM only verbalises the finished plan.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from merg_sdk.empathy.avatar_affect import AvatarAffect, AvatarEmotion
 from merg_sdk.empathy.memory import ConversationMemory
 from merg_sdk.empathy.needs import infer_need
+from merg_sdk.empathy.openers import OpenerPicker
 from merg_sdk.empathy.persona import Persona
 from merg_sdk.empathy.safety import SafetyFlag, check_safety
 from merg_sdk.empathy.strategy import StrategySelector, distress_of
@@ -35,6 +37,8 @@ class ReplyPlan:
     avatar: AvatarEmotion
     safety: SafetyFlag | None = None
     scores: dict[str, float] = field(default_factory=dict)
+    opener: str | None = None
+    """Said at once, before the LLM's words (openers.py); None for crisis replies."""
 
     def note(self) -> str:
         """The plan as the LLM reads it, short enough to keep the per-turn prompt small."""
@@ -59,6 +63,7 @@ class ReplyPlan:
             "avatar_intensity": self.avatar.intensity,
             "avatar_vad": list(self.avatar.vad),
             "safety": self.safety.category if self.safety else None,
+            "opener": self.opener,
         }
 
 
@@ -66,9 +71,14 @@ class EmpathyChain:
     """Per session: the persona, its memory, its strategy history and its own emotion."""
 
     def __init__(
-        self, persona: Persona, safety: Callable[[str], SafetyFlag | None] = check_safety
+        self,
+        persona: Persona,
+        safety: Callable[[str], SafetyFlag | None] = check_safety,
+        *,
+        openers: bool = True,
     ) -> None:
         self.persona = persona
+        self.openers = OpenerPicker(persona.openers) if openers else None
         self._check_safety = safety
         self.memory = ConversationMemory()
         self.selector = StrategySelector()
@@ -90,9 +100,11 @@ class EmpathyChain:
         need, why = infer_need(text, user.fine_emotion)
         choice = self.selector.choose(need, distress_of(user.vad))
         avatar = self.affect.step(user.vad, choice.strategy)
+        seed = zlib.crc32(f"{text}/{self.selector.turns}".encode())
+        opener = self.openers.pick(user, seed) if self.openers else None
         return ReplyPlan(
             user, feeling, need, why, choice.stage, choice.strategy,
-            self.selector.guidance(choice.strategy), avatar, None, choice.scores,
+            self.selector.guidance(choice.strategy), avatar, None, choice.scores, opener,
         )  # fmt: skip
 
     def heard(self, text: str, strategy: str) -> None:

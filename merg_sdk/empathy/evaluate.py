@@ -191,22 +191,33 @@ async def _run_conversation(mind: Mind, conversation: Conversation) -> list[Turn
     return records
 
 
-def time_first_audio(mind: Mind, turns: Sequence[tuple[str | None, str]]) -> list[float]:
-    """`user.text` -> first AudioChunk at a real client, in ms, one fresh session per turn."""
-    from merg_sdk.client import AudioChunk, MergClient
+def time_first_audio(mind: Mind, turns: Sequence[tuple[str | None, str]]) -> dict[str, list[float]]:
+    """`user.text` -> first AudioChunk at a real client, in ms, one fresh session per turn.
+
+    `first_audio` is the opener's; `first_words` the first audio after the first reply
+    clause that is not the opener (the LLM's words, or the fallback's).
+    """
+    from merg_sdk.client import AudioChunk, MergClient, ReplyText
     from merg_sdk.server import ServerConfig, ServerThread
 
-    timings = []
+    timings: dict[str, list[float]] = {"first_audio": [], "first_words": []}
     server = ServerThread(ServerConfig(port=0), mind=mind)
     with server, MergClient(server.endpoint, timeout_s=120) as client:
         for index, (persona, text) in enumerate([turns[0], *turns]):
             session = client.open_session(avatar=persona)
-            sent, first = time.perf_counter(), None
+            sent = time.perf_counter()
+            first: dict[str, float] = {}
+            words = False
             for event in session.send_text(text):
-                if first is None and isinstance(event, AudioChunk):
-                    first = time.perf_counter()
-            if index and first is not None:  # the first pass only warms up
-                timings.append((first - sent) * 1000)
+                if isinstance(event, ReplyText) and event.text and event.source != "opener":
+                    words = True
+                if isinstance(event, AudioChunk):
+                    first.setdefault("first_audio", time.perf_counter())
+                    if words:
+                        first.setdefault("first_words", time.perf_counter())
+            if index:  # the first pass only warms up
+                for stage, at in first.items():
+                    timings[stage].append((at - sent) * 1000)
             session.close()
     return timings
 
@@ -239,7 +250,7 @@ def run_evaluation(
     calm = [(_persona(mind, c), t.text) for c in talks for t in c.turns if t.crisis == "none"]
     picked = calm[:: max(1, len(calm) // e2e)][:e2e] if e2e > 0 else []
     with console.status(f"timing {len(picked)} turns through a server"):
-        e2e_ms = time_first_audio(mind, picked) if picked else []
+        e2e_ms = time_first_audio(mind, picked) if picked else {}
     summary = summarise(records, e2e_ms, use_llm=use_llm, load=(load_before, os.getloadavg()))
     print_report(summary, console)
     if json_path is not None:

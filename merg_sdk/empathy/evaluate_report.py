@@ -35,7 +35,8 @@ STAGES = {
     "llm_first_token": "LLM first token",
     "llm_reply": "LLM full reply (to its end or the guard's cut)",
     "guard": "guard (all clause checks of a reply)",
-    "first_audio": "user.text -> first audio (real server)",
+    "first_audio": "user.text -> first audio (real server; the opener)",
+    "first_words": "user.text -> first audio of the reply's own words (LLM or fallback)",
 }
 
 
@@ -100,7 +101,11 @@ def _by_label(records: Sequence[TurnRecord], attr: str, labels: Sequence[str]) -
 
 
 def summarise(
-    records: Sequence[TurnRecord], e2e_ms: list[float], *, use_llm: bool, load: tuple
+    records: Sequence[TurnRecord],
+    e2e_ms: dict[str, list[float]],
+    *,
+    use_llm: bool,
+    load: tuple,
 ) -> dict:
     """Every measure as plain data (what `--json` saves)."""
     composed = [r for r in records if r.safety is None]
@@ -155,7 +160,7 @@ def summarise(
             stage: _latency([r.ms[stage] for r in records if stage in r.ms])
             for stage in list(STAGES)[:-1]
         }
-        | {"first_audio": _latency(e2e_ms)},
+        | {stage: _latency(values) for stage, values in e2e_ms.items()},
         "turns": [
             {k: getattr(r, k) for k in r.__slots__} | {"label": dict(r.label)} for r in records
         ],

@@ -61,6 +61,10 @@ class ReplyGuard:
         self._words = 0
         self._clauses = 0
 
+    def note(self, said: str) -> None:
+        """Count words the avatar already said this turn (its opener) as said."""
+        self._said |= _trigrams(said)
+
     @property
     def wants_relevance(self) -> bool:
         """Only the first clause is checked for being on topic."""

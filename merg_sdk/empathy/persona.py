@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from merg_sdk.empathy.tables import validate_openers
 from merg_sdk.perception.types import MOTION_EMOTIONS
 
 BUILTIN_DIR = Path(__file__).with_name("personas")
@@ -48,6 +49,15 @@ class Persona(BaseModel):
     boundaries: tuple[str, ...] = ()
     language: str = "en"
     greeting: str | None = None
+    openers: dict[str, tuple[Annotated[str, Field(min_length=1, max_length=60)], ...]] = {}
+    """Replaces lists of data/openers.yaml by user emotion (or `uncertain`): what this
+    character says at once while it thinks ("Hmph." for a grumpy guard)."""
+
+    @field_validator("openers")
+    @classmethod
+    def _known_openers(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        validate_openers(value)
+        return value
 
     @field_validator("resting_emotion")
     @classmethod

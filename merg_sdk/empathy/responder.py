@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import re
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +25,10 @@ _CLAUSE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[.!?;])$")
 _FIRST_CLAUSE_BREAK = re.compile(r"(?<=,)\s+")
 FIRST_CLAUSE_MIN_WORDS = 4  # a first clause may end at a comma, to start speaking sooner
 MAX_CLAUSES = 3
+MAX_SKIPPED = 1
+ECHO_WINDOW = 6  # the LLM's first words that may not repeat the opener
+INTERJECTIONS = frozenset(("oh", "mm", "okay", "ugh", "aw", "whoa", "wow", "hmm", "right"))
+REPEATED = "repeats earlier words"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +106,11 @@ async def compose_reply(
             scores[clause] = await loop.run_in_executor(None, relevance, clause, user_text)
         return _accept(guard, clause, outcome)
 
+    if plan.opener:
+        guard.note(plan.opener)  # the LLM's own "I'm so sorry" after it is then skipped
+        yield ReplyClause(plan.opener, "opener")
     spoken = 0
+    skipped = 0
     if llm is not None:
         messages = build_messages(chain.persona, chain.memory, user_text, plan.note())
         stream = llm.stream(messages, generation or GenerationConfig(max_tokens=80))
@@ -110,7 +119,13 @@ async def compose_reply(
             async with contextlib.aclosing(stream):
                 async for delta in stream:
                     for clause in splitter.push(delta):
+                        if spoken == 0 and skipped < MAX_SKIPPED and echoes(plan.opener, clause):
+                            skipped += 1  # "Oh, I'm so sorry." then "I'm so sorry to hear..."
+                            continue
                         if not await check(clause):
+                            if _skippable(outcome, spoken, skipped):
+                                skipped += 1  # a stock first phrase: drop it, keep listening
+                                continue
                             raise _Rejected
                         spoken += 1
                         yield ReplyClause(clause, "llm")
@@ -131,6 +146,27 @@ async def compose_reply(
         outcome.fallback = True
         yield ReplyClause(fallback_reply(plan.strategy, feeling, cause, seed), "fallback")
     outcome.clauses = spoken
+
+
+def echoes(opener: str | None, clause: str) -> bool:
+    """Does the clause open by saying the opener again (any two of its words in a row)?"""
+    if not opener:
+        return False
+    core = [w for w in _words(opener) if w not in INTERJECTIONS]
+    head = _words(clause)[:ECHO_WINDOW]
+    pairs = set(itertools.pairwise(head))
+    return any(pair in pairs for pair in itertools.pairwise(core))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def _skippable(outcome: ReplyOutcome, spoken: int, skipped: int) -> bool:
+    """Small models open with the same phrase every turn ("I'm so sorry to hear that");
+    the first such clause is dropped rather than ending the LLM's part."""
+    repeated = (outcome.rejected or "").startswith(REPEATED)
+    return repeated and spoken == 0 and skipped < MAX_SKIPPED
 
 
 class _Rejected(Exception):

@@ -88,3 +88,34 @@ def load_fallbacks() -> dict[str, FallbackLines]:
     if missing:
         raise ValueError(f"fallbacks.yaml lacks strategies: {sorted(missing)}")
     return table
+
+
+OpenerLine = Annotated[str, Field(min_length=1, max_length=60)]
+OPENER_KEYS = frozenset(
+    "uncertain neutral happy sad angry afraid surprised disgusted calm caring".split()
+)
+
+
+def validate_openers(table: dict[str, list[str]] | dict[str, tuple[str, ...]]) -> None:
+    """Keys are motion emotions or `uncertain`; lists are non-empty."""
+    unknown = set(table) - OPENER_KEYS
+    if unknown:
+        raise ValueError(f"openers for unknown emotions {sorted(unknown)}")
+    empty = [key for key, lines in table.items() if not lines]
+    if empty:
+        raise ValueError(f"empty opener lists: {empty}")
+
+
+class Openers(RootModel[dict[str, list[OpenerLine]]]):
+    @model_validator(mode="after")
+    def _complete(self) -> Openers:
+        validate_openers(self.root)
+        missing = OPENER_KEYS - set(self.root)
+        if missing:
+            raise ValueError(f"openers.yaml lacks {sorted(missing)}")
+        return self
+
+
+@cache
+def load_openers() -> dict[str, tuple[str, ...]]:
+    return {k: tuple(v) for k, v in Openers.model_validate(_read("openers.yaml")).root.items()}

@@ -204,6 +204,8 @@ class Reply(Message):
     intensity: float
     final: bool
     strategy: str | None = None
+    source: str | None = None
+    """opener (said at once while the LLM writes), llm, fallback or safety; None for say."""
     t0: int | None = None
     """Where this clause's audio starts on the turn timeline (samples)."""
     phonemes: list[list[Any]] | None = None

@@ -57,6 +57,8 @@ class EmpathyConfig(BaseModel):
     first_token_timeout_s: float = Field(4.0, gt=0)
     """The longest silence from the LLM before the avatar answers with its fallback."""
     temperature: float = Field(0.6, ge=0)
+    opener: bool = True
+    """Say a short acknowledgement at once ("Oh no.") while the LLM writes the reply."""
 
 
 class ServerConfig(BaseModel):

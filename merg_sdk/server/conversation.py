@@ -41,7 +41,8 @@ class Mind:
     """Crisis check: patterns, then meaning (SemanticSafety on the text encoder)."""
 
     def chain(self, avatar: str | dict[str, Any] | None) -> EmpathyChain:
-        return EmpathyChain(self.persona_for(avatar), safety=self.safety)
+        persona = self.persona_for(avatar)
+        return EmpathyChain(persona, safety=self.safety, openers=self.config.opener)
 
     def persona_for(self, avatar: str | dict[str, Any] | None) -> Persona:
         """`session.open`'s avatar: a profile id, an inline profile, or the default."""
@@ -117,7 +118,8 @@ async def reply_lines(
     avatar = plan.avatar
     async for clause in clauses:
         for piece in split_clauses(clause.text):  # long sentences start speaking sooner
-            yield Line(piece, avatar.emotion, max(avatar.intensity, 0.3), plan.strategy)
+            intensity = max(avatar.intensity, 0.3)
+            yield Line(piece, avatar.emotion, intensity, plan.strategy, source=clause.source)
     if outcome.llm_error is not None:
         await emit(
             Error(

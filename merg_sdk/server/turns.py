@@ -42,6 +42,8 @@ class Line:
     intensity: float
     strategy: str | None = None
     final: bool | None = None
+    source: str | None = None
+    """Where the words came from: opener, llm, fallback or safety (None for `say`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ def _reply(session: Session, turn: int, line: Line, segment: SpeechSegment | Non
         intensity=line.intensity,
         final=bool(line.final),
         strategy=line.strategy,
+        source=line.source,
         t0=segment.t0 if segment else None,
         phonemes=[[p.phoneme, round(p.start_s, 5), round(p.end_s, 5)] for p in segment.phonemes]
         if segment
