@@ -61,3 +61,11 @@ def test_the_opener_is_the_first_words_heard_and_is_marked(client: MergClient) -
     replies = [e for e in events if isinstance(e, ReplyText) and e.text]
     assert replies[0].source == "opener" and replies[0].t0 == 0
     assert {r.source for r in replies[1:]} <= {"llm", "fallback"} and len(replies) >= 2
+
+
+def test_cheer_needs_clearly_positive_valence() -> None:
+    picker = OpenerPicker()
+    unsure_joy = AffectState("happy", "joy", (0.05, 0.3, 0.1), 0.9)
+    assert picker.pick(unsure_joy, seed=2) in load_openers()["uncertain"]
+    joy = AffectState("happy", "joy", (0.7, 0.5, 0.3), 0.9)
+    assert picker.pick(joy, seed=2) in load_openers()["happy"]

@@ -19,6 +19,10 @@ from merg_sdk.perception.types import AffectState
 
 #: Below this reading confidence the opener is neutral (`uncertain`).
 MIN_CONFIDENCE = 0.45
+#: A cheerful opener also needs clearly positive valence: misreading distress as joy
+#: ("Oh, that's great!") costs far more than a neutral "Mm." when joy was right.
+CHEERFUL = frozenset(("happy", "surprised", "caring"))
+MIN_CHEERFUL_VALENCE = 0.2
 RECENT_KEPT = 3
 
 
@@ -31,6 +35,8 @@ class OpenerPicker:
 
     def pick(self, affect: AffectState, seed: int) -> str:
         key = affect.emotion if affect.confidence >= MIN_CONFIDENCE else "uncertain"
+        if key in CHEERFUL and affect.vad[0] < MIN_CHEERFUL_VALENCE:
+            key = "uncertain"
         lines = self._table.get(key) or self._table["uncertain"]
         fresh = [line for line in lines if line not in self._recent] or list(lines)
         choice = random.Random(seed).choice(fresh)
