@@ -52,7 +52,15 @@ def test_the_llm_echoing_the_opener_is_detected() -> None:
     assert echoes("That sounds painful.", "That sounds like a lot to go through.")
     assert not echoes("Oh, I'm so sorry.", "What happened to him?")
     assert not echoes("Mm.", "Mm, tell me more.")  # interjections alone are not an echo
+    assert echoes("Oh no.", "Mm, okay.")  # nothing but interjections says nothing new
     assert not echoes(None, "Anything at all.")
+
+
+def test_the_llm_history_leaves_the_opener_out() -> None:
+    chain = EmpathyChain(PersonaLibrary([]).get("companion"))
+    plan = chain.plan("My exam went badly today.", _sad(0.8))
+    chain.heard(f"{plan.opener} Exams can be rough.", plan.strategy)
+    assert chain.memory.recent[-1].avatar == "Exams can be rough."
 
 
 def test_the_opener_is_the_first_words_heard_and_is_marked(client: MergClient) -> None:

@@ -108,5 +108,12 @@ class EmpathyChain:
         )  # fmt: skip
 
     def heard(self, text: str, strategy: str) -> None:
-        """Remember what the user actually heard of the reply (all of it, or up to a barge-in)."""
+        """Remember what the user actually heard of the reply (all of it, or up to a barge-in).
+
+        The opener is left out: the LLM would learn from its own history to open with
+        "Mm." too, and the guard would count it as repetition.
+        """
+        opener = self.openers.last if self.openers else None
+        if opener and text.startswith(opener):
+            text = text[len(opener) :].lstrip()
         self.memory.add_avatar(text, strategy)

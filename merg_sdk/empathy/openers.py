@@ -42,3 +42,7 @@ class OpenerPicker:
         choice = random.Random(seed).choice(fresh)
         self._recent.append(choice)
         return choice
+
+    @property
+    def last(self) -> str | None:
+        return self._recent[-1] if self._recent else None

@@ -27,7 +27,7 @@ FIRST_CLAUSE_MIN_WORDS = 4  # a first clause may end at a comma, to start speaki
 MAX_CLAUSES = 3
 MAX_SKIPPED = 1
 ECHO_WINDOW = 6  # the LLM's first words that may not repeat the opener
-INTERJECTIONS = frozenset(("oh", "mm", "okay", "ugh", "aw", "whoa", "wow", "hmm", "right"))
+INTERJECTIONS = frozenset("oh mm mmm hmm okay ok ugh aw whoa wow right i see sure well ah".split())
 REPEATED = "repeats earlier words"
 
 
@@ -149,11 +149,14 @@ async def compose_reply(
 
 
 def echoes(opener: str | None, clause: str) -> bool:
-    """Does the clause open by saying the opener again (any two of its words in a row)?"""
+    """Does the clause say the opener again (any two of its words in a row, or nothing
+    but interjections: "Mm, okay.")?"""
     if not opener:
         return False
-    core = [w for w in _words(opener) if w not in INTERJECTIONS]
     head = _words(clause)[:ECHO_WINDOW]
+    if all(word in INTERJECTIONS for word in head):
+        return True
+    core = [w for w in _words(opener) if w not in INTERJECTIONS]
     pairs = set(itertools.pairwise(head))
     return any(pair in pairs for pair in itertools.pairwise(core))
 
