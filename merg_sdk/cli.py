@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from merg_sdk.outputs.cli import relay_app
 from merg_sdk.protocol.constants import DEFAULT_HOST, DEFAULT_PORT
 
 app = typer.Typer(help="MERG SDK: an empathetic avatar engine.", no_args_is_help=True)
@@ -150,6 +151,8 @@ def evaluate_empathy(
 
     run_evaluation(use_llm=not no_llm, limit=limit, e2e=e2e, json_path=json, console=console)
 
+
+app.add_typer(relay_app, name="relay")
 
 if __name__ == "__main__":
     app()
