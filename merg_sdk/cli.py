@@ -53,6 +53,10 @@ def serve(
     flame_model: Annotated[
         Path | None, typer.Option(help="A FLAME model file you supply: turns on the flame rig.")
     ] = None,
+    hearing: Annotated[
+        bool, typer.Option(help="Load VAD and speech recognition for user.audio turns.")
+    ] = True,
+    barge_in: Annotated[bool, typer.Option(help="The user's speech interrupts the avatar.")] = True,
     observer: Annotated[
         bool, typer.Option(help="Republish every session for watchers (viewer, recorder).")
     ] = False,
@@ -67,6 +71,7 @@ def serve(
     from merg_sdk.empathy.llm.factory import LLMConfig
     from merg_sdk.server import Limits, MergServer, ServerConfig
     from merg_sdk.server.config import EmpathyConfig
+    from merg_sdk.server.hearing import HearingConfig
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -82,6 +87,7 @@ def serve(
             flame_model=flame_model,
             observer=observer,
             observer_port=observer_port,
+            hearing=HearingConfig(enabled=hearing, barge_in=barge_in),
             empathy=EmpathyConfig(
                 enabled=empathy,
                 persona_dirs=tuple(personas or ()),

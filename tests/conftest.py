@@ -12,6 +12,7 @@ from merg_sdk.client import MergClient
 from merg_sdk.server import Limits, ServerConfig, ServerThread
 from merg_sdk.server.config import EmpathyConfig
 from merg_sdk.server.conversation import Mind, load_mind
+from merg_sdk.server.hearing import Hearing, HearingConfig, load_hearing
 from merg_sdk.speech.backends.piper import PiperTTS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -33,20 +34,28 @@ def mind() -> Mind:
 
 
 @pytest.fixture(scope="session")
-def server(tts: PiperTTS, mind: Mind) -> Iterator[ServerThread]:
-    with ServerThread(ServerConfig(port=0), tts=tts, mind=mind) as running:
+def hearing() -> Iterator[Hearing]:
+    """Silero VAD, Whisper tiny.en, the voice and face readers, loaded once for the suite."""
+    loaded = load_hearing(HearingConfig())
+    yield loaded
+    loaded.close()
+
+
+@pytest.fixture(scope="session")
+def server(tts: PiperTTS, mind: Mind, hearing: Hearing) -> Iterator[ServerThread]:
+    with ServerThread(ServerConfig(port=0), tts=tts, mind=mind, hearing=hearing) as running:
         yield running
 
 
 @pytest.fixture()
-def make_server(tts: PiperTTS, mind: Mind) -> Iterator:
+def make_server(tts: PiperTTS, mind: Mind, hearing: Hearing) -> Iterator:
     """Start servers with custom configuration; all are stopped after the test."""
     started: list[ServerThread] = []
 
     def start(**options) -> ServerThread:
         limits = options.pop("limits", {})
         config = ServerConfig(port=0, limits=Limits(**limits), **options)
-        running = ServerThread(config, tts=tts, mind=mind)
+        running = ServerThread(config, tts=tts, mind=mind, hearing=hearing)
         running.start()
         started.append(running)
         return running

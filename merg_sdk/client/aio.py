@@ -21,10 +21,12 @@ import zmq.asyncio
 
 import merg_sdk
 from merg_sdk.client.events import (
+    HeardEvent,
     MergError,
     TurnEnded,
     TurnEvent,
     TurnResult,
+    VoiceTurn,
     gather,
     to_event,
 )
@@ -46,7 +48,11 @@ from merg_sdk.protocol import (
     SessionOpened,
     TurnEnd,
     TurnStart,
+    UserAudio,
+    UserFace,
+    UserSpeech,
     UserText,
+    UserTranscript,
     Welcome,
     decode,
     encode,
@@ -271,6 +277,9 @@ class AsyncSession:
         self.voice = opened.voice
         self._by_request: dict[int, AsyncTurn] = {}
         self._by_number: dict[int, AsyncTurn] = {}
+        self.heard: asyncio.Queue[HeardEvent] = asyncio.Queue()
+        """What the server heard of the user's voice (`send_audio`), and the turns it
+        started in reply (`VoiceTurn`), in order."""
 
     def _deliver(self, message: Message) -> None:
         if isinstance(message, Error):
@@ -280,8 +289,14 @@ class AsyncSession:
             else:  # about the session, not one request (e.g. `overloaded`)
                 self.client.errors.put_nowait(MergError(message.code, message.message, self.sid))
             return
+        if isinstance(message, UserSpeech | UserTranscript):
+            event = to_event(message, self.names)
+            self.heard.put_nowait(event)  # type: ignore[arg-type]
         if isinstance(message, TurnStart):
             turn = self._by_request.get(message.ref or 0)
+            if turn is None and message.ref is None and message.source == "user.audio":
+                turn = AsyncTurn(self)  # the server's reply to the user's voice
+                self.heard.put_nowait(VoiceTurn(turn))
             if turn is None:
                 return
             turn.number = message.turn
@@ -345,6 +360,49 @@ class AsyncSession:
             )
             await self.client.send(message, before_send=turn._bind if index == 0 else None)
         return turn
+
+    async def send_audio(
+        self,
+        pcm: np.ndarray,
+        sample_rate: int,
+        *,
+        chunk_ms: int = 20,
+        final: bool = False,
+        realtime: bool = False,
+    ) -> None:
+        """Stream microphone audio (int16 mono) as `user.audio` chunks; `final` ends the
+        utterance without waiting for the silence (push-to-talk released). `realtime`
+        paces the chunks like a live microphone. What the server hears arrives on
+        `heard` (`SpeechHeard`, `TranscriptHeard`, `VoiceTurn`)."""
+        samples = np.ascontiguousarray(pcm, dtype="<i2").reshape(-1)
+        step = max(1, sample_rate * chunk_ms // 1000)
+        starts = list(range(0, len(samples), step)) or [0]
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        for index, start in enumerate(starts):
+            if realtime:
+                await asyncio.sleep(max(0.0, began + start / sample_rate - loop.time()))
+            chunk = samples[start : start + step].tobytes()
+            last = final and index == len(starts) - 1
+            await self.client.send(
+                UserAudio(sid=self.sid, pcm=chunk, sample_rate=sample_rate, final=last)
+            )
+
+    async def send_face(
+        self,
+        t: float,
+        *,
+        weights: np.ndarray | None = None,
+        jpeg: bytes | None = None,
+    ) -> None:
+        """The user's face at `t` seconds (your clock): ARKit-52 weights in the arkit52
+        order (headset face tracking) or a camera frame as JPEG. Read into `user.affect`."""
+        packed = None if weights is None else np.asarray(weights, "<f4").reshape(-1).tobytes()
+        await self.client.send(UserFace(sid=self.sid, t=t, weights=packed, jpeg=jpeg))
+
+    async def next_heard(self, timeout_s: float | None = None) -> HeardEvent:
+        """The next thing the server heard (or a `VoiceTurn`); TimeoutError after the wait."""
+        return await asyncio.wait_for(self.heard.get(), timeout_s or self.client.timeout_s)
 
     async def interrupt(self) -> None:
         await self.client.send(Interrupt(sid=self.sid))

@@ -18,6 +18,8 @@ from merg_sdk.protocol import (
     TurnEnd,
     TurnStart,
     UserAffect,
+    UserSpeech,
+    UserTranscript,
 )
 
 
@@ -133,8 +135,42 @@ class TurnEnded:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class TranscriptHeard:
+    """The user's words as recognised: partials while they speak, then the final one,
+    which names the `turn` the avatar replies in (None when there is no reply)."""
+
+    utterance: int
+    text: str
+    final: bool
+    turn: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechHeard:
+    """What the server hears of the user's voice: `started` (the user took the floor; a
+    running avatar turn is interrupted), `false_start` (a cough), `ended`, or `warning`
+    (`code`: clipped, digital_silence)."""
+
+    utterance: int
+    state: str
+    t: float
+    code: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceTurn:
+    """The server started a reply to the user's speech: iterate `turn` for its events."""
+
+    turn: Any  # merg_sdk.client.aio.AsyncTurn (or MergTurn in the blocking client)
+
+
+HeardEvent = TranscriptHeard | SpeechHeard | VoiceTurn
+
 TurnEvent = (
     TurnStarted
+    | TranscriptHeard
     | UserAffectRead
     | ReasoningChain
     | SafetyAlert
@@ -149,6 +185,10 @@ TurnEvent = (
 def to_event(message: Message, names: tuple[str, ...]) -> TurnEvent | None:
     """The event for a turn message, or None for messages that are not part of a turn."""
     match message:
+        case UserTranscript(utterance=utterance, text=text, final=final, turn=turn):
+            return TranscriptHeard(utterance, text, final, turn)
+        case UserSpeech(utterance=utterance, state=state, t=t, code=code, detail=detail):
+            return SpeechHeard(utterance, state, t, code, detail)
         case TurnStart(turn=turn, source=source):
             return TurnStarted(turn, source)
         case UserAffect():

@@ -12,7 +12,7 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 from merg_sdk.client.aio import AsyncMergClient, AsyncSession, AsyncTurn
-from merg_sdk.client.events import TurnEvent, TurnResult, gather
+from merg_sdk.client.events import HeardEvent, TurnEvent, TurnResult, VoiceTurn, gather
 from merg_sdk.protocol import Message, Pong, Welcome
 
 T = TypeVar("T")
@@ -105,6 +105,21 @@ class MergSession:
         """A face for audio you already have; see `AsyncSession.animate`."""
         turn = self._client._loop.run(self._async.animate(pcm, sample_rate, **options))
         return MergTurn(self, turn)
+
+    def send_audio(self, pcm, sample_rate: int, **options: Any) -> None:
+        """Stream microphone audio as `user.audio`; see `AsyncSession.send_audio`."""
+        self._client._loop.run(self._async.send_audio(pcm, sample_rate, **options))
+
+    def send_face(self, t: float, **frame: Any) -> None:
+        """The user's face; see `AsyncSession.send_face`."""
+        self._client._loop.run(self._async.send_face(t, **frame))
+
+    def next_heard(self, timeout_s: float | None = None) -> HeardEvent:
+        """The next thing the server heard; a `VoiceTurn` holds a `MergTurn` to iterate."""
+        event = self._client._loop.run(self._async.next_heard(timeout_s))
+        if isinstance(event, VoiceTurn):
+            return VoiceTurn(MergTurn(self, event.turn))
+        return event
 
     def interrupt(self) -> None:
         self._client._loop.run(self._async.interrupt())

@@ -201,7 +201,7 @@ def time_first_audio(mind: Mind, turns: Sequence[tuple[str | None, str]]) -> dic
     from merg_sdk.server import ServerConfig, ServerThread
 
     timings: dict[str, list[float]] = {"first_audio": [], "first_words": []}
-    server = ServerThread(ServerConfig(port=0), mind=mind)
+    server = ServerThread(ServerConfig(port=0, hearing={"enabled": False}), mind=mind)
     with server, MergClient(server.endpoint, timeout_s=120) as client:
         for index, (persona, text) in enumerate([turns[0], *turns]):
             session = client.open_session(avatar=persona)

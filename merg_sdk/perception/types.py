@@ -46,6 +46,10 @@ class CueKind(StrEnum):
     EMOTION_WORD = "emotion_word"  # a word from the lexicon ("furious", "😭")
     EXCLAMATION = "exclamation"  # "!" and ALL-CAPS words raise arousal
     CONTEXT = "context"  # the reading leaned on earlier turns
+    PROSODY = "prosody"  # a voice feature far from the speaker's usual ("pitch +1.8 sd")
+    MODEL = "model"  # a user-supplied speech-emotion model's answer
+    FACIAL_ACTION = "facial_action"  # a facial action seen on the face ("smile", "brow raise")
+    QUALITY = "quality"  # the input limited the reading ("clipped audio", "no face")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,8 @@ class AffectState:
     or None. `distribution` is the probability of each motion emotion, highest
     first, kept so readings can be fused as distributions rather than labels.
     `parts` holds the per-modality readings of a fused state.
+    `vad_confidence`, when set, is a confidence per VAD axis: a voice tells
+    arousal far better than valence, and fusion should know which axis to trust.
     """
 
     emotion: str = "neutral"
@@ -81,6 +87,7 @@ class AffectState:
     by: Modality = Modality.TEXT
     distribution: tuple[tuple[str, float], ...] = ()
     parts: tuple[AffectState, ...] = field(default=(), repr=False)
+    vad_confidence: tuple[float, float, float] | None = None
 
     @property
     def valence(self) -> float:
@@ -111,7 +118,7 @@ class AffectState:
             "cause": self.cause,
             "cues": [{"kind": c.kind.value, "text": c.text, "target": c.target} for c in self.cues],
             "by": self.by.value,
-        }
+        } | ({"vad_confidence": list(self.vad_confidence)} if self.vad_confidence else {})
 
 
 def _clip(value: float, low: float = -1.0, high: float = 1.0) -> float:
@@ -141,9 +148,7 @@ def fuse(states: Sequence[AffectState], weights: Iterable[float] | None = None) 
         for name, p in dist:
             mix[name] = mix.get(name, 0.0) + wi * p / total
     ranked = sorted(mix.items(), key=lambda kv: -kv[1])
-    vad = tuple(
-        _clip(sum(wi * s.vad[i] for s, wi in zip(states, w, strict=True)) / total) for i in range(3)
-    )
+    vad, axis_confidence = _fuse_vad(states, scale, w, total)
     trusted = sorted(zip(w, range(len(states)), strict=True), reverse=True)
     lead = states[trusted[0][1]]
     same = [states[i] for _, i in trusted if states[i].emotion == ranked[0][0]]
@@ -160,4 +165,34 @@ def fuse(states: Sequence[AffectState], weights: Iterable[float] | None = None) 
         by=Modality.FUSED,
         distribution=tuple(ranked),
         parts=tuple(states),
+        vad_confidence=axis_confidence,
     )
+
+
+def _fuse_vad(
+    states: Sequence[AffectState], scale: Sequence[float], w: Sequence[float], total: float
+) -> tuple[tuple[float, float, float], tuple[float, float, float] | None]:
+    """Each VAD axis weighted by each reading's confidence on that axis.
+
+    Readings without `vad_confidence` use their overall confidence on every
+    axis, so text-only fusion is unchanged; a voice reading's low valence
+    confidence keeps it from pulling valence while it still moves arousal.
+    """
+    if all(s.vad_confidence is None for s in states):
+        vad = [
+            _clip(sum(wi * s.vad[i] for s, wi in zip(states, w, strict=True)) / total)
+            for i in range(3)
+        ]
+        return (vad[0], vad[1], vad[2]), None
+    vad, confidence = [], []
+    for i in range(3):
+        axis = [
+            max(0.0, (s.vad_confidence[i] if s.vad_confidence else s.confidence) * k)
+            for s, k in zip(states, scale, strict=True)
+        ]
+        mass = sum(axis)
+        if mass <= 0.0:
+            axis, mass = list(w), total
+        vad.append(_clip(sum(a * s.vad[i] for s, a in zip(states, axis, strict=True)) / mass))
+        confidence.append(_clip(sum(a * a for a in axis) / mass if mass > 0 else 0.0, 0.0, 1.0))
+    return (vad[0], vad[1], vad[2]), (confidence[0], confidence[1], confidence[2])

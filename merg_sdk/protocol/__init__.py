@@ -37,7 +37,11 @@ from merg_sdk.protocol.messages import (
     TurnEnd,
     TurnStart,
     UserAffect,
+    UserAudio,
+    UserFace,
+    UserSpeech,
     UserText,
+    UserTranscript,
     Welcome,
 )
 
@@ -72,7 +76,11 @@ __all__ = [
     "TurnEnd",
     "TurnStart",
     "UserAffect",
+    "UserAudio",
+    "UserFace",
+    "UserSpeech",
     "UserText",
+    "UserTranscript",
     "Welcome",
     "decode",
     "encode",

@@ -131,6 +131,31 @@ class Animate(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class UserAudio(Message):
+    """The user's microphone, streamed as it is captured (s16le mono). The server detects
+    speech, recognises it and replies when the user stops; `final: true` says the user
+    finished (push-to-talk released) without waiting for the silence."""
+
+    TYPE: ClassVar[str] = "user.audio"
+    sid: NonEmptyStr
+    pcm: bytes
+    sample_rate: Annotated[int, Field(ge=8000, le=96000)]
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserFace(Message):
+    """The user's face at time `t` (seconds, the client's clock): ARKit-52 weights from
+    headset face tracking (float32, the arkit52 order) or one camera frame as JPEG."""
+
+    TYPE: ClassVar[str] = "user.face"
+    sid: NonEmptyStr
+    t: float
+    weights: bytes | None = None
+    jpeg: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Interrupt(Message):
     TYPE: ClassVar[str] = "interrupt"
     sid: NonEmptyStr
@@ -155,6 +180,36 @@ class TurnStart(Message):
     source: str
     ref: int | None = None
     """`seq` of the request that started this turn, so a client matches turns to requests."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpeech(Message):
+    """What the server hears of the user's voice: `started` (speech onset confirmed),
+    `false_start` (a noise too short to be speech: a cough), `ended` (end of turn).
+    `utterance` counts the session's utterances; `t` is seconds of user audio received."""
+
+    TYPE: ClassVar[str] = "user.speech"
+    sid: str
+    utterance: int
+    state: str
+    t: float
+    code: str | None = None
+    """For `warning`: clipped, digital_silence."""
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserTranscript(Message):
+    """The recognised words of an utterance: partials while the user speaks, then the
+    final one, which carries the `turn` the avatar's reply runs in."""
+
+    TYPE: ClassVar[str] = "user.transcript"
+    sid: str
+    utterance: int
+    text: str
+    final: bool
+    turn: int | None = None
+    confidence: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +351,8 @@ CLIENT_MESSAGES: dict[str, type[Message]] = {
         Say,
         UserText,
         Animate,
+        UserAudio,
+        UserFace,
         Interrupt,
         Playback,
     )
@@ -308,6 +365,8 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         SessionOpened,
         SessionClosed,
         TurnStart,
+        UserSpeech,
+        UserTranscript,
         UserAffect,
         Reasoning,
         Safety,

@@ -37,6 +37,8 @@ from merg_sdk.server.config import ServerConfig
 from merg_sdk.server.connections import ConnectionWatch
 from merg_sdk.server.conversation import Mind, load_mind
 from merg_sdk.server.handlers import Handlers
+from merg_sdk.server.hearing import Hearing, load_hearing
+from merg_sdk.server.listening import close_ears
 from merg_sdk.server.observer import Observer
 from merg_sdk.server.outbox import Outbox, PeerGone, PeerStalled
 from merg_sdk.server.security import make_curve_server, secure_server_socket
@@ -66,10 +68,13 @@ class MergServer:
         config: ServerConfig | None = None,
         tts: TextToSpeech | None = None,
         mind: Mind | None = None,
+        hearing: Hearing | None = None,
     ):
         self.config = config or ServerConfig()
         self.tts: TextToSpeech = tts or PiperTTS()
         self.mind = mind
+        self.hearing = hearing
+        """VAD and speech recognition for `user.audio` (None: no voice input)."""
         self.flame: FlameMapper | None = None
         """Perception, LLM and personas for `user.text` turns (None: say-only server)."""
         self.sessions = SessionRegistry()
@@ -77,6 +82,11 @@ class MergServer:
         self.executor = ThreadPoolExecutor(
             max_workers=os.cpu_count() or 2, thread_name_prefix="merg"
         )
+        self.hearing_executor = ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2, thread_name_prefix="merg-hearing"
+        )
+        """Listening (VAD, recognition) has its own threads: a long decode never queues
+        a clause's synthesis behind it."""
         self.endpoint: str | None = None
         self._context: zmq.asyncio.Context | None = None
         self._socket: zmq.asyncio.Socket | None = None
@@ -86,11 +96,19 @@ class MergServer:
         """The watchers' XPUB socket, when `config.observer` is on."""
         self._tasks: list[asyncio.Task[None]] = []
         self._handlers = Handlers(self)
+        self._owns_mind = False
+        self._owns_hearing = False
 
     def capabilities(self) -> dict[str, Any]:
         features = ["say", "animate", "interrupt", "ping", "playback", "resume", "head", "eyes"]
         if self.mind is not None:
             features += ["user.text", "reasoning", "safety"]
+        if self.hearing is not None:
+            features += ["user.audio", "user.transcript", "barge_in"]
+            if self.hearing.voice is not None:
+                features.append("voice_affect")
+            if self.hearing.face is not None:
+                features.append("user.face")
         if self.config.server_secret_key:
             features.append("curve")
         extra: dict[str, Any] = {}
@@ -127,6 +145,12 @@ class MergServer:
             )
         if self.mind is None and self.config.empathy.enabled:
             self.mind = await loop.run_in_executor(self.executor, load_mind, self.config.empathy)
+            self._owns_mind = True
+        if self.hearing is None and self.config.hearing.enabled:
+            self.hearing = await loop.run_in_executor(
+                self.executor, load_hearing, self.config.hearing
+            )
+            self._owns_hearing = True
         self._context = zmq.asyncio.Context()
         socket = self._context.socket(zmq.ROUTER)
         socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
@@ -192,6 +216,9 @@ class MergServer:
     async def stop(self) -> None:
         for session in self.sessions:
             await self.end_turn(session, "interrupted", notify=False)
+            await close_ears(session)
+            if session.eyes is not None:
+                session.eyes.close()
         for client in self.clients.values():
             if client.sender:
                 client.sender.cancel()
@@ -206,11 +233,19 @@ class MergServer:
             self._authenticator.stop()
         if self.observer is not None:
             self.observer.close()
+        if self._owns_mind and self.mind is not None and self.mind.llm is not None:
+            # llama.cpp's threads must stop before the interpreter exits, or glibc aborts
+            # the process at exit ("FATAL: exception not rethrown")
+            with contextlib.suppress(Exception):
+                await self.mind.llm.aclose()
+        if self._owns_hearing and self.hearing is not None:
+            self.hearing.close()
         if self._socket is not None:
             self._socket.close(linger=0)
         if self._context is not None:
             self._context.term()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.hearing_executor.shutdown(wait=False, cancel_futures=True)
 
     # --- receiving ------------------------------------------------------------------------
 
@@ -332,5 +367,13 @@ class MergServer:
                     log.info("client %s idle for %.1f s; detaching", identity.hex(), idle_s)
                     await self.drop_client(identity)
             for session in self.sessions.detached_before(now - idle_s):
-                self.sessions.remove(session.sid)
+                await self.close_session(session)
                 log.info("session %s freed", session.sid)
+
+    async def close_session(self, session: Session) -> None:
+        """End its turn, stop its listener, forget it."""
+        await self.end_turn(session, "interrupted")
+        await close_ears(session)
+        if session.eyes is not None:
+            session.eyes.close()
+        self.sessions.remove(session.sid)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from merg_sdk.empathy.llm.factory import LLMConfig
 from merg_sdk.protocol.constants import DEFAULT_HOST, DEFAULT_PORT
+from merg_sdk.server.hearing import HearingConfig
 
 
 class Limits(BaseModel):
@@ -86,6 +87,7 @@ class ServerConfig(BaseModel):
     """The observer's port; None = the server's port + 1 (a random port when port is 0)."""
     limits: Limits = Limits()
     empathy: EmpathyConfig = EmpathyConfig()
+    hearing: HearingConfig = HearingConfig()
 
     @model_validator(mode="after")
     def _check_exposure(self) -> ServerConfig:

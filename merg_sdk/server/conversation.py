@@ -8,7 +8,7 @@ first clause is spoken while the LLM still writes the rest. Heavy reads
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +20,16 @@ from merg_sdk.empathy.llm.base import GenerationConfig, LanguageModel
 from merg_sdk.empathy.persona import Persona, PersonaLibrary, parse_persona
 from merg_sdk.empathy.responder import ReplyOutcome, compose_reply
 from merg_sdk.empathy.safety import SafetyFlag, SemanticSafety, check_safety
-from merg_sdk.perception.types import AffectState
-from merg_sdk.protocol import Error, ErrorCode, Message, Reasoning, Safety, UserAffect
+from merg_sdk.perception.types import AffectState, fuse
+from merg_sdk.protocol import (
+    Error,
+    ErrorCode,
+    Message,
+    Reasoning,
+    Safety,
+    UserAffect,
+    UserTranscript,
+)
 from merg_sdk.server.config import EmpathyConfig
 from merg_sdk.server.turns import Line
 from merg_sdk.speech.clauses import split_clauses
@@ -86,14 +94,20 @@ async def reply_lines(
     executor: Executor,
     emit: Callable[[Message], Awaitable[None]],
     outcome: ReplyOutcome,
+    other_readings: Sequence[AffectState] = (),
 ) -> AsyncIterator[Line]:
-    """Read the user, plan, tell the client why, then yield the reply clause by clause."""
+    """Read the user, plan, tell the client why, then yield the reply clause by clause.
+
+    `other_readings` (the voice's, the face's) are fused with the words' by confidence.
+    """
     loop = asyncio.get_running_loop()
     context = [e.user for e in chain.memory.recent[-CONTEXT_TURNS:]]
-    affect: AffectState = await loop.run_in_executor(
+    read: AffectState = await loop.run_in_executor(
         executor, mind.text_affect.analyze, text, context
     )
-    await emit(_user_affect(sid, turn, affect))
+    readings = [read, *other_readings]
+    affect = fuse(readings) if len(readings) > 1 else read
+    await emit(_user_affect(sid, turn, affect, readings))
     plan = chain.plan(text, affect)
     await emit(Reasoning(sid=sid, turn=turn, chain=plan.reasoning()))
     if plan.safety is not None:
@@ -130,19 +144,54 @@ async def reply_lines(
         )
 
 
-def _user_affect(sid: str, turn: int, affect: AffectState) -> UserAffect:
-    reading = {
+async def audio_reply_lines(
+    mind: Mind,
+    chain: EmpathyChain,
+    sid: str,
+    turn: int,
+    text: str,
+    utterance: Any,
+    *,
+    executor: Executor,
+    emit: Callable[[Message], Awaitable[None]],
+    outcome: ReplyOutcome,
+    voice: Callable[[np.ndarray, str], AffectState] | None = None,
+    face: AffectState | None = None,
+) -> AsyncIterator[Line]:
+    """A `user.audio` turn: the final transcript first, then as `user.text` with the
+    voice's reading (and the face's, when the client sends `user.face`) fused in."""
+    await emit(UserTranscript(sid, utterance.number, text, final=True, turn=turn))
+    readings = [face] if face is not None else []
+    audio = utterance.audio
+    if voice is not None and audio is not None and len(audio):
+        loop = asyncio.get_running_loop()
+        readings.insert(0, await loop.run_in_executor(executor, voice, audio, text))
+    lines = reply_lines(
+        mind, chain, sid, turn, text, executor=executor, emit=emit, outcome=outcome,
+        other_readings=readings,
+    )  # fmt: skip
+    async for line in lines:
+        yield line
+
+
+def _reading(affect: AffectState) -> dict[str, Any]:
+    return {
         "emotion": affect.emotion,
         "vad": [round(v, 3) for v in affect.vad],
         "confidence": round(affect.confidence, 3),
     }
+
+
+def _user_affect(
+    sid: str, turn: int, affect: AffectState, readings: Sequence[AffectState]
+) -> UserAffect:
     return UserAffect(
         sid=sid,
         turn=turn,
         emotion=affect.emotion,
         vad=[round(v, 3) for v in affect.vad],
         confidence=round(affect.confidence, 3),
-        by={"text": reading},
+        by={str(r.by): _reading(r) for r in readings},
         fine_emotion=affect.fine_emotion,
         cause=affect.cause,
     )

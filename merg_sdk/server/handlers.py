@@ -12,6 +12,8 @@ from merg_sdk.empathy.chain import EmpathyChain
 from merg_sdk.empathy.persona import PersonaError
 from merg_sdk.motion import EMOTIONS
 from merg_sdk.motion.output import output_rig
+from merg_sdk.perception.face import FaceInputError
+from merg_sdk.perception.hearing.listener import SUPPORTED_RATES as LISTENER_RATES
 from merg_sdk.protocol import (
     CLIENT_MESSAGES,
     SUPPORTED_FPS,
@@ -29,14 +31,19 @@ from merg_sdk.protocol import (
     SessionClose,
     SessionClosed,
     SessionOpen,
+    UserAudio,
+    UserFace,
     UserText,
+    UserTranscript,
     Welcome,
     decode,
 )
 from merg_sdk.protocol.codec import read_envelope
 from merg_sdk.server.animate import AnimateChunk, AnimateTurn
-from merg_sdk.server.conversation import reply_lines
+from merg_sdk.server.conversation import audio_reply_lines, reply_lines
 from merg_sdk.server.launcher import TurnLauncher
+from merg_sdk.server.listening import AudioIn, SessionEars, Utterance
+from merg_sdk.server.seeing import SessionEyes
 from merg_sdk.server.sessions import Session, new_session_id, session_opened
 from merg_sdk.server.turns import say_lines
 
@@ -90,9 +97,7 @@ class Handlers:
             case SessionOpen():
                 await self._open(client, message, seq)
             case SessionClose(sid=sid):
-                session = self._session(client, sid, seq)
-                await server.end_turn(session, "interrupted")
-                server.sessions.remove(sid)
+                await server.close_session(self._session(client, sid, seq))
                 server.send(client, SessionClosed(sid=sid))
             case Say():
                 await self._say(client, message, seq)
@@ -100,6 +105,10 @@ class Handlers:
                 await self._user_text(client, message, seq)
             case Animate():
                 await self._animate(client, message, seq)
+            case UserAudio():
+                self._user_audio(client, message, seq)
+            case UserFace():
+                self._user_face(client, message, seq)
             case Interrupt(sid=sid):
                 await server.end_turn(self._session(client, sid, seq), "interrupted")
             case Playback(sid=sid, turn=turn, t=t):
@@ -230,6 +239,7 @@ class Handlers:
                 executor=self.server.executor,
                 emit=emit,
                 outcome=outcome,
+                other_readings=[r for r in (_face_reading(session),) if r is not None],
             ),
             after=lambda heard, strategy: chain.heard(heard, strategy),
         )
@@ -268,6 +278,105 @@ class Handlers:
             AnimateChunk(pcm, request.sample_rate, request.final, request.echo)
         )
 
+    def _user_audio(self, client: ClientState, request: UserAudio, seq: int | None) -> None:
+        """Queue a microphone chunk for the session's listener (started on first use)."""
+        session = self._session(client, request.sid, seq)
+        hearing = self.server.hearing
+        if hearing is None:
+            raise ProtocolError(
+                ErrorCode.UNSUPPORTED,
+                "this server runs without voice input (VAD and speech recognition)",
+                sid=session.sid,
+                ref=seq,
+            )
+        if len(request.pcm) % 2:
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE, "pcm must be whole s16le samples", sid=session.sid, ref=seq
+            )
+        if request.sample_rate not in LISTENER_RATES:
+            raise ProtocolError(
+                ErrorCode.UNSUPPORTED,
+                f"user.audio sample_rate {request.sample_rate} not in {LISTENER_RATES}",
+                sid=session.sid,
+                ref=seq,
+            )
+        ears = session.ears
+        if ears is None:
+            ears = SessionEars(self.server, hearing, session, self._audio_turn)
+            session.ears = ears
+        chunk = AudioIn(request.pcm, request.sample_rate, request.final)
+        backlog = self.server.config.hearing.max_backlog_s
+        if ears.queued_s + len(request.pcm) / 2 / request.sample_rate > backlog:
+            raise ProtocolError(
+                ErrorCode.OVERLOADED,
+                f"over {backlog:.0f} s of user.audio not yet heard; chunk dropped",
+                sid=session.sid,
+                ref=seq,
+            )
+        ears.put(chunk)
+
+    def _user_face(self, client: ClientState, request: UserFace, seq: int | None) -> None:
+        """Add a face frame to the session's window (JPEGs are read in the background)."""
+        session = self._session(client, request.sid, seq)
+        hearing = self.server.hearing
+        if hearing is None or hearing.face is None:
+            raise ProtocolError(
+                ErrorCode.UNSUPPORTED, "this server does not read faces", sid=session.sid, ref=seq
+            )
+        if (request.weights is None) == (request.jpeg is None):
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE,
+                "user.face carries exactly one of weights and jpeg",
+                sid=session.sid,
+                ref=seq,
+            )
+        eyes = session.eyes
+        if eyes is None:
+
+            def report(error: FaceInputError) -> None:
+                self.server.send_error(
+                    client, ErrorCode(error.code), f"user.face: {error}", sid=session.sid
+                )
+
+            eyes = session.eyes = SessionEyes(hearing.face, self.server.hearing_executor, report)
+        if request.jpeg is not None:
+            eyes.add_jpeg(request.t, request.jpeg)
+            return
+        try:
+            eyes.add_weights(request.t, request.weights)
+        except FaceInputError as error:
+            raise ProtocolError(
+                ErrorCode(error.code), f"user.face: {error}", sid=session.sid, ref=seq
+            ) from None
+
+    async def _audio_turn(self, session: Session, text: str, utterance: Utterance) -> None:
+        """The user finished speaking: reply (with empathy), or just pass the words on."""
+        server = self.server
+        client = server.clients.get(session.owner) if session.owner else None
+        if client is None:
+            return
+        mind, chain = server.mind, session.chain
+        if mind is None or chain is None:  # a recognition-only server
+            server.send(client, UserTranscript(session.sid, utterance.number, text, final=True))
+            return
+
+        def lines(emit, outcome):
+            turn = session.turns_started
+            return audio_reply_lines(
+                mind, chain, session.sid, turn, text, utterance,
+                executor=server.executor, emit=emit, outcome=outcome,
+                voice=self._voice_reader(session), face=_face_reading(session),
+            )  # fmt: skip
+
+        await self.turns.start(
+            client,
+            session,
+            "user.audio",
+            None,
+            lines,
+            after=lambda heard, strategy: chain.heard(heard, strategy),
+        )
+
     def _emotion(self, session: Session, emotion: str | None, seq: int | None) -> str:
         name = emotion or "neutral"
         if name not in EMOTIONS:
@@ -289,6 +398,25 @@ class Handlers:
             raise ProtocolError(
                 ErrorCode.BAD_MESSAGE, "nothing to say: text has no words", sid=session.sid, ref=seq
             )
+
+    def _voice_reader(self, session: Session):
+        """Reads the utterance's voice against this user's baseline (None: no voice reader)."""
+        hearing = self.server.hearing
+        reader = hearing.voice if hearing is not None else None
+        if reader is None:
+            return None
+        if session.voice_baseline is None:
+            session.voice_baseline = reader.new_baseline()
+        baseline = session.voice_baseline
+
+        def read(audio, transcript: str):
+            return reader.analyze(audio, 16000, transcript=transcript, baseline=baseline)
+
+        return read
+
+
+def _face_reading(session: Session):
+    return session.eyes.reading() if session.eyes is not None else None
 
 
 def _require(condition: bool, message: str, seq: int | None) -> None:

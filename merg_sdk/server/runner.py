@@ -12,6 +12,7 @@ import threading
 from merg_sdk.server.app import MergServer
 from merg_sdk.server.config import ServerConfig
 from merg_sdk.server.conversation import Mind
+from merg_sdk.server.hearing import Hearing
 from merg_sdk.speech.base import TextToSpeech
 
 START_TIMEOUT_S = 120.0
@@ -25,10 +26,12 @@ class ServerThread:
         config: ServerConfig | None = None,
         tts: TextToSpeech | None = None,
         mind: Mind | None = None,
+        hearing: Hearing | None = None,
     ):
         self.config = config or ServerConfig(port=0)
         self._tts = tts
         self._mind = mind
+        self._hearing = hearing
         self.server: MergServer | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="merg-server", daemon=True)
@@ -71,7 +74,7 @@ class ServerThread:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self.server = MergServer(self.config, self._tts, self._mind)
+            self.server = MergServer(self.config, self._tts, self._mind, self._hearing)
             self._loop.run_until_complete(self.server.start())
         except BaseException as exc:  # reported to the starting thread
             self._error = exc

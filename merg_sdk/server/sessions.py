@@ -69,6 +69,12 @@ class Session:
     chain: EmpathyChain | None = None
     """The conversation's state (persona, memory, strategies), when empathy is on."""
     heard_s: dict[int, float] = field(default_factory=dict)
+    ears: Any = None
+    """The session's listener for `user.audio` (server.listening.SessionEars), once used."""
+    eyes: Any = None
+    """The user's face for `user.face` (server.seeing.SessionEyes), once used."""
+    voice_baseline: Any = None
+    """How this user's voice usually sounds (perception.voice.SpeakerBaseline)."""
 
     def record_heard(self, turn: int, heard_s: float) -> bool:
         """Keep how much of a recent turn the user heard; False for a turn never started."""
