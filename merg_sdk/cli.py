@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,8 @@ from rich.console import Console
 
 from merg_sdk.outputs.cli import relay_app
 from merg_sdk.protocol.constants import DEFAULT_HOST, DEFAULT_PORT
+from merg_sdk.render.cli import register as register_render
+from merg_sdk.viewer.cli import register as register_viewer
 
 app = typer.Typer(help="MERG SDK: an empathetic avatar engine.", no_args_is_help=True)
 console = Console()
@@ -56,10 +59,26 @@ def serve(
     hearing: Annotated[
         bool, typer.Option(help="Load VAD and speech recognition for user.audio turns.")
     ] = True,
+    tts: Annotated[str, typer.Option(help="Speech engine: piper or riva.")] = "piper",
+    asr: Annotated[str, typer.Option(help="Speech recognition: whisper or riva.")] = "whisper",
+    riva_uri: Annotated[
+        str, typer.Option(help="Riva server host:port (key: MERG_RIVA_API_KEY env).")
+    ] = "localhost:50051",
+    riva_ssl: Annotated[bool, typer.Option(help="TLS to the Riva server.")] = False,
+    riva_ca: Annotated[
+        Path | None, typer.Option(help="PEM bundle to trust for the Riva server.")
+    ] = None,
+    riva_voice: Annotated[
+        str | None, typer.Option(help="Riva voice sessions get by default.")
+    ] = None,
     barge_in: Annotated[bool, typer.Option(help="The user's speech interrupts the avatar.")] = True,
     observer: Annotated[
         bool, typer.Option(help="Republish every session for watchers (viewer, recorder).")
     ] = False,
+    viewer: Annotated[
+        bool, typer.Option(help="Also serve the browser viewer (turns the observer on).")
+    ] = False,
+    viewer_port: Annotated[int, typer.Option(help="HTTP port of the browser viewer.")] = 8765,
     observer_port: Annotated[
         int | None, typer.Option(help="Port of the observer stream (default: port + 1).")
     ] = None,
@@ -69,14 +88,24 @@ def serve(
     from pydantic import ValidationError
 
     from merg_sdk.empathy.llm.factory import LLMConfig
+    from merg_sdk.perception.hearing.riva import RivaASRSettings
     from merg_sdk.server import Limits, MergServer, ServerConfig
     from merg_sdk.server.config import EmpathyConfig
     from merg_sdk.server.hearing import HearingConfig
+    from merg_sdk.speech.backends import TTSConfig
+    from merg_sdk.speech.backends.riva import RivaTTSSettings
+    from merg_sdk.speech.riva_config import RivaConnection, RivaError
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
+        riva = RivaConnection(
+            uri=riva_uri,
+            use_ssl=riva_ssl,
+            ssl_root_cert=riva_ca,
+            api_key=os.environ.get("MERG_RIVA_API_KEY") or None,
+        )
         config = ServerConfig(
             host=host,
             port=port,
@@ -85,9 +114,18 @@ def serve(
             allowed_clients=allow_clients,
             limits=Limits(idle_timeout_s=idle_timeout),
             flame_model=flame_model,
-            observer=observer,
+            observer=observer or viewer,
             observer_port=observer_port,
-            hearing=HearingConfig(enabled=hearing, barge_in=barge_in),
+            hearing=HearingConfig(
+                enabled=hearing,
+                barge_in=barge_in,
+                recognizer=asr,
+                riva=RivaASRSettings(connection=riva),
+            ),
+            tts=TTSConfig(
+                backend=tts,
+                riva=RivaTTSSettings(connection=riva, default_voice=riva_voice),
+            ),
             empathy=EmpathyConfig(
                 enabled=empathy,
                 persona_dirs=tuple(personas or ()),
@@ -103,9 +141,17 @@ def serve(
     with console.status("loading the voice and warming up"):
         server = MergServer(config)
     try:
-        asyncio.run(server.serve_forever())
+        if viewer:
+            from merg_sdk.viewer.cli import serve_with_viewer
+
+            asyncio.run(serve_with_viewer(server, port=viewer_port))
+        else:
+            asyncio.run(server.serve_forever())
     except KeyboardInterrupt:
         console.print("stopped")
+    except RivaError as error:  # a remote speech service is down: say so, no traceback
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -159,6 +205,8 @@ def evaluate_empathy(
 
 
 app.add_typer(relay_app, name="relay")
+register_viewer(app)
+register_render(app)
 
 if __name__ == "__main__":
     app()

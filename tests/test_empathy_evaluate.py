@@ -28,6 +28,8 @@ OTHER_TEXTS = [
     ROOT / "merg_sdk" / "perception" / "data" / "prototypes.yaml",
     ROOT / "tests" / "data" / "text_affect_eval.yaml",
     ROOT / "tests" / "data" / "text_affect_dev.yaml",
+    ROOT / "merg_sdk" / "perception" / "data" / "utterances.yaml",
+    ROOT / "training" / "text_affect" / "dev.yaml",
     *(p for p in sorted(DATA_DIR.glob("*.yaml")) if p != DATA_PATH),
 ]
 SHARED_RUN = 6  # words in a row that would count as copied

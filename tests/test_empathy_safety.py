@@ -1,10 +1,23 @@
-"""Crisis language is always caught; everyday sadness and idioms are not alarms."""
+"""Crisis language is always caught; everyday sadness, idioms and protective statements are
+not alarms; the classifier holds its dev-split floors."""
 
 from __future__ import annotations
 
-import pytest
+import os
+from pathlib import Path
 
-from merg_sdk.empathy.safety import check_safety
+import numpy as np
+import pytest
+import yaml
+
+from merg_sdk.empathy.safety import (
+    CATEGORIES,
+    MODEL_PATH,
+    SafetyModel,
+    SemanticSafety,
+    check_safety,
+    segments,
+)
 
 CRISES = [
     ("I want to kill myself", "suicide"),
@@ -43,3 +56,125 @@ def test_crisis_language_is_caught(text: str, category: str) -> None:
 @pytest.mark.parametrize("text", BENIGN)
 def test_everyday_words_are_not_alarms(text: str) -> None:
     assert check_safety(text) is None
+
+
+PROTECTIVE = [
+    "I'd never do anything to myself, I only want to let off steam",
+    "Honestly I'm not suicidal, I'm just worn out from work",
+    "I have no thoughts of hurting myself, it's the exams",
+    "There was a report on funding for suicide prevention in prisons",
+    "Our charity works on preventing suicide in young men",
+]
+
+
+@pytest.mark.parametrize("text", PROTECTIVE)
+def test_protective_statements_are_not_alarms(text: str) -> None:
+    assert check_safety(text) is None
+
+
+def test_protective_words_do_not_hide_the_rest_of_the_message() -> None:
+    flag = check_safety("I'm not suicidal, but I want to kill myself sometimes")
+    assert flag is not None and flag.category == "suicide"
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("tbh i might kms tonight", "suicide"),
+        ("i want to unalive myself", "suicide"),
+        ("so suicidel today", "suicide"),
+        ("gonna top myself", "suicide"),
+        ("relapsed on sh last night", "self_harm"),
+        ("50 days clean and then I cut again", "self_harm"),
+    ],
+)
+def test_slang_and_misspellings_are_caught(text: str, category: str) -> None:
+    flag = check_safety(text)
+    assert flag is not None and flag.category == category
+
+
+@pytest.mark.parametrize(
+    "text", ["I drove 40 kms today", "I need to top myself up with coffee", "I cut my fringe"]
+)
+def test_slang_patterns_leave_lookalikes_alone(text: str) -> None:
+    assert check_safety(text) is None
+
+
+def test_segments_read_each_sentence_and_clause_apart() -> None:
+    text = "Work was fine. I'm not suicidal, but the rope is in the shed"
+    parts = segments(text)
+    assert parts[0] == text
+    assert "I'm not suicidal" in parts
+    assert "but the rope is in the shed" in parts
+    assert segments("   ") == []
+
+
+def test_segments_are_bounded_for_very_long_messages() -> None:
+    text = " ".join(f"Sentence number {i} is here, and it has a clause." for i in range(40))
+    assert len(segments(text)) <= 1 + 40
+
+
+def test_model_file_is_small_and_has_a_recall_first_threshold() -> None:
+    model = SafetyModel()
+    assert model.classes == ("none", *CATEGORIES)
+    assert 0.2 <= model.threshold <= 0.95
+    assert MODEL_PATH.stat().st_size < 200_000
+
+
+# Dev split (training/safety/dev.yaml): written apart from the training corpus and
+# never trained on, but the threshold was chosen on it, so these are floors against
+# regressions, not an honest estimate (the lead measures that on a blind set).
+DEV = Path(__file__).resolve().parents[1] / "training" / "safety" / "dev.yaml"
+DEV_RECALL_FLOOR = 0.68
+DEV_CATEGORY_RECALL_FLOOR = 0.5
+DEV_MAX_FALSE_ALARM_RATE = 0.05
+
+
+@pytest.fixture(scope="module")
+def dev_result() -> dict[str, float]:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from merg_sdk.perception.encoder import SentenceEncoder
+
+    detector = SemanticSafety(SentenceEncoder(threads=1).encode_one)
+    spec = yaml.safe_load(DEV.read_text(encoding="utf-8"))
+    out: dict[str, float] = {}
+    for category, texts in [*spec["crisis"].items(), ("none", spec["none"])]:
+        out[category] = sum(detector(t) is not None for t in texts) / len(texts)
+    crisis = [t for texts in spec["crisis"].values() for t in texts]
+    out["recall"] = sum(detector(t) is not None for t in crisis) / len(crisis)
+    return out
+
+
+@pytest.mark.skipif(not DEV.is_file(), reason="training data not in this checkout")
+def test_dev_recall_floor(dev_result: dict[str, float]) -> None:
+    assert dev_result["recall"] >= DEV_RECALL_FLOOR, dev_result
+    for category in CATEGORIES:
+        assert dev_result[category] >= DEV_CATEGORY_RECALL_FLOOR, (category, dev_result)
+
+
+@pytest.mark.skipif(not DEV.is_file(), reason="training data not in this checkout")
+def test_dev_false_alarms_are_rare(dev_result: dict[str, float]) -> None:
+    assert dev_result["none"] <= DEV_MAX_FALSE_ALARM_RATE, dev_result
+
+
+def test_classifier_flags_come_with_a_category_and_severity() -> None:
+    detector = SemanticSafety(_FakeEncoder(), threshold=0.0)
+    flag = detector("anything at all")
+    assert flag is not None
+    assert flag.category in CATEGORIES and flag.severity in ("high", "medium")
+    assert flag.response
+
+
+def test_a_threshold_above_one_leaves_only_the_patterns() -> None:
+    detector = SemanticSafety(_FakeEncoder(), threshold=1.01)
+    assert detector("the weather is grey") is None
+    flag = detector("I want to kill myself")
+    assert flag is not None and flag.matched == "kill myself"
+
+
+class _FakeEncoder:
+    """A deterministic stand-in for MiniLM, so the plumbing is tested without the model."""
+
+    def __call__(self, text: str) -> np.ndarray:
+        rng = np.random.default_rng(len(text))
+        return rng.normal(size=384).astype(np.float32)

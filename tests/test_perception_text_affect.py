@@ -162,9 +162,9 @@ def test_held_out_accuracy_does_not_regress(reader: TextAffect) -> None:
     """Floors below the measured numbers (bench/evaluate_text_affect.py): catch regressions."""
     data = yaml.safe_load(EVAL.read_text(encoding="utf-8"))
     right = [reader.analyze(i["text"]).emotion == i["emotion"] for i in data["items"]]
-    assert np.mean(right) >= 0.65
+    assert np.mean(right) >= 0.78  # 84% measured with the trained motion head
     avoided = [reader.analyze(i["text"]).emotion != i["not"] for i in data["negation"]]
-    assert np.mean(avoided) >= 0.75
+    assert np.mean(avoided) >= 0.85  # 92% measured
 
 
 def test_prototype_cache_on_disk(reader: TextAffect, tmp_path: Path) -> None:

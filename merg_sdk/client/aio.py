@@ -130,6 +130,9 @@ class AsyncMergClient:
         self._heartbeat: asyncio.Task[None] | None = None
         self._turn_requests: dict[int, AsyncSession] = {}
         self.errors: asyncio.Queue[MergError] = asyncio.Queue()
+        self.payload_listeners: list[Callable[[bytes], None]] = []
+        """Called with every raw MessagePack frame received, before it is decoded (a
+        recorder keeps the server's exact bytes)."""
         """Errors that belong to no request or session (e.g. `bad_message` for a raw send)."""
 
     async def __aenter__(self) -> AsyncMergClient:
@@ -210,6 +213,8 @@ class AsyncMergClient:
     async def _receive_loop(self) -> None:
         while True:
             payload = await self._socket.recv()
+            for listener in self.payload_listeners:
+                listener(payload)
             try:
                 message, _ = decode(payload, SERVER_MESSAGES)
             except ProtocolError:

@@ -1,8 +1,14 @@
 """Crisis language: found in any turn, answered with care and real help, reported to the host.
 
-Deliberately simple and transparent (patterns as data): a therapist can read
-exactly what triggers it. Checked before the LLM sees anything, so a small
-model can never be the one deciding how to answer someone in danger.
+Two layers, both checked before the LLM sees anything, so a small model can never be
+the one deciding how to answer someone in danger:
+
+- patterns kept as data (`data/safety.yaml`), so a therapist can read exactly what
+  triggers them and the host is told the matched words;
+- a small classifier on frozen sentence embeddings (`data/safety_model.npz`, trained
+  by `training/safety/train.py`), run on every sentence and clause of the message,
+  so that indirect wordings (plans, means, goodbyes, slang, abuse told by its acts,
+  other people's emergencies) and one crisis clause in a long message are caught.
 """
 
 from __future__ import annotations
@@ -11,12 +17,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict
 
 from merg_sdk.empathy.tables import DATA_DIR
+
+CATEGORIES = ("suicide", "self_harm", "abuse", "danger")
+MODEL_PATH = DATA_DIR / "safety_model.npz"
+#: More segments than this and only whole sentences are scored (cost stays bounded).
+MAX_SEGMENTS = 12
+MIN_CLAUSE_WORDS = 3
 
 
 class _Category(BaseModel):
@@ -31,6 +44,7 @@ class _SafetyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     categories: dict[str, _Category]
+    protective: list[str] = []
     response: dict[str, str]
 
 
@@ -53,8 +67,15 @@ CONTRACTIONS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Table:
+    rules: list[Rule]
+    protective: list[re.Pattern[str]]
+    responses: dict[str, str]
+
+
 @cache
-def _table() -> tuple[list[Rule], dict[str, str]]:
+def _table() -> _Table:
     spec = _SafetyFile.model_validate(
         yaml.safe_load((DATA_DIR / "safety.yaml").read_text(encoding="utf-8"))
     )
@@ -66,7 +87,7 @@ def _table() -> tuple[list[Rule], dict[str, str]]:
         for name, category in spec.categories.items()
         for pattern in category.patterns
     ]
-    return rules, spec.response
+    return _Table(rules, [re.compile(p) for p in spec.protective], spec.response)
 
 
 def normalise(text: str) -> str:
@@ -78,49 +99,171 @@ def normalise(text: str) -> str:
     return lowered
 
 
+def without_protective(lowered: str) -> tuple[str, bool]:
+    """Blank out protective statements ("i would never hurt myself", "not suicidal",
+    "suicide prevention") so the crisis words inside them do not fire, while anything
+    else the sentence says ("...but i have the rope") is still read. Also says whether
+    any were found (a feature for the classifier)."""
+    found = False
+    for pattern in _table().protective:
+        lowered, n = pattern.subn(" ~ ", lowered)
+        found = found or n > 0
+    return lowered, found
+
+
 def check_safety(text: str) -> SafetyFlag | None:
-    """The first crisis category the text matches, or None."""
-    rules, responses = _table()
-    lowered = normalise(text)
-    for category, severity, pattern, unless in rules:
+    """The first crisis category the text's patterns match, or None."""
+    table = _table()
+    lowered, _ = without_protective(normalise(text))
+    for category, severity, pattern, unless in table.rules:
         match = pattern.search(lowered)
         if match and not any(u.search(lowered) for u in unless):
-            return SafetyFlag(category, severity, match.group(0), responses[category])
+            return SafetyFlag(category, severity, match.group(0), table.responses[category])
     return None
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\s*\n+\s*")
+_CLAUSE_BREAK = re.compile(r",\s+|\s+-+\s+|\s+(?=but\s)", re.IGNORECASE)
+
+
+def segments(text: str) -> list[str]:
+    """The pieces the classifier reads: the whole message, its sentences, and the
+    clauses of each sentence. Why: an embedding of a long message averages its crisis
+    clause away, and "i am not suicidal, but the rope is ready" needs its halves read
+    apart. Whole sentences come first, so a very long message keeps them all."""
+    text = text.strip()
+    if not text:
+        return []
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    clauses: list[str] = []
+    for sentence in sentences:
+        parts = [p.strip() for p in _CLAUSE_BREAK.split(sentence) if p.strip()]
+        if len(parts) > 1:
+            clauses.extend(p for p in parts if len(p.split()) >= MIN_CLAUSE_WORDS)
+    ordered = [text, *sentences, *clauses]
+    unique = list(dict.fromkeys(ordered))
+    if len(unique) > MAX_SEGMENTS:
+        unique = list(dict.fromkeys([text, *sentences]))[: MAX_SEGMENTS * 2]
+    return unique
+
+
+#: Everyday injuries and sport: "cut my finger chopping onions" is not self-harm.
+_MISHAP = re.compile(
+    r"\b(cooking|chopping|slicing|dicing|shaving|kettle|oven|tin lid|bread knife|glue gun"
+    r"|gardening|rose bush(es)?|trampoline|football|rugby|boxing|hockey|practice|the gym"
+    r"|climbing|diy|pumpkin|barbecue|ironing|haircut|fringe|my hair)\b"
+)
+#: Talk about stories, media, games, study and work: about crisis, rarely in one.
+_ABOUT = re.compile(
+    r"\b(documentary|podcast|film|movie|novel|book|article|news|lecture|essay|dissertation"
+    r"|game|level|boss fight|character|episode|series|screenplay|campaign|charity|course"
+    r"|training|shift|patients?|my job as|as a (nurse|doctor|paramedic|social worker))\b"
+)
+
+
+def cue_features(segment: str) -> np.ndarray:
+    """Sentence-level cues the embedding reads poorly: a protective negation, an
+    everyday mishap, talk about media or work. Weights are learned, so a cue lowers
+    the risk only as far as the training data says it should."""
+    lowered = normalise(segment)
+    _, protective = without_protective(lowered)
+    cues = (protective, bool(_MISHAP.search(lowered)), bool(_ABOUT.search(lowered)))
+    return np.array([1.0 if c else 0.0 for c in cues], dtype=np.float32)
+
+
+class SafetyModel:
+    """The trained classifier: [embedding, cues] -> P(none, suicide, self_harm, abuse,
+    danger), and P(high severity | crisis). Pure numpy; weights in an .npz."""
+
+    def __init__(self, path: Path = MODEL_PATH) -> None:
+        with np.load(path, allow_pickle=False) as data:
+            self.classes = tuple(str(c) for c in data["classes"])
+            self._layers = [
+                (data[f"w{i}"].astype(np.float32), data[f"b{i}"].astype(np.float32))
+                for i in range(int(data["n_layers"]))
+            ]
+            self._sev = (data["sev_w"].astype(np.float32), float(data["sev_b"]))
+            self.threshold = float(data["threshold"])
+
+    def features(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        cues = np.stack([cue_features(t) for t in texts])
+        return np.concatenate([np.asarray(vectors, dtype=np.float32), cues], axis=1)
+
+    def probabilities(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities [n, 5] and P(high severity) [n] for feature rows."""
+        h = x
+        for i, (w, b) in enumerate(self._layers):
+            h = h @ w + b
+            if i < len(self._layers) - 1:
+                h = np.maximum(h, 0.0)
+        h = h - h.max(axis=1, keepdims=True)
+        p = np.exp(h)
+        p /= p.sum(axis=1, keepdims=True)
+        w, b = self._sev
+        high = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+        return p, high
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The classifier's view of the riskiest segment of a message."""
+
+    segment: str
+    risk: float  # 1 - P(none)
+    category: str
+    high: float  # P(high severity | crisis)
+
+
 class SemanticSafety:
-    """Patterns first; then meaning: a message whose embedding is near a crisis example
-    (and nearer to it than to any everyday look-alike) is flagged too, so unusual
-    wordings of a crisis are not missed. `encode` maps a text to a unit vector."""
+    """Patterns first (they name the matched words); then the classifier on every
+    segment of the message, flagging when the riskiest one passes the threshold chosen
+    on the dev split. The category comes from the classifier when it is sure, else from
+    the pattern; severity is 'high' for present intent or imminent danger, 'medium' for
+    past or second-hand worries. `encode` maps a text to a unit vector (one MiniLM pass
+    per segment; the encoder's cache answers the whole message read by text affect)."""
 
-    THRESHOLD = 0.5  # cosine to the nearest crisis example
-    MARGIN = 0.03  # how much nearer to crisis than to the nearest look-alike
-
-    def __init__(self, encode: Callable[[str], np.ndarray]) -> None:
-        spec = yaml.safe_load((DATA_DIR / "safety_prototypes.yaml").read_text(encoding="utf-8"))
+    def __init__(
+        self,
+        encode: Callable[[str], np.ndarray],
+        model: SafetyModel | None = None,
+        threshold: float | None = None,
+    ) -> None:
         self._encode = encode
-        self._labels = [c for c, texts in spec["crisis"].items() for _ in texts]
-        self._crisis = np.stack(
-            [_unit(encode(t)) for texts in spec["crisis"].values() for t in texts]
-        )
-        self._safe = np.stack([_unit(encode(t)) for t in spec["safe"]])
-        _, self._responses = _table()
+        self.model = model or SafetyModel()
+        self.threshold = self.model.threshold if threshold is None else threshold
+        self._responses = _table().responses
+
+    def read(self, text: str) -> Reading | None:
+        """The riskiest segment, or None for an empty text."""
+        parts = segments(text)
+        if not parts:
+            return None
+        vectors = np.stack([_unit(self._encode(p)) for p in parts])
+        probs, high = self.model.probabilities(self.model.features(vectors, parts))
+        risk = 1.0 - probs[:, self.model.classes.index("none")]
+        best = int(np.argmax(risk))
+        crisis = [i for i, c in enumerate(self.model.classes) if c != "none"]
+        category = self.model.classes[crisis[int(np.argmax(probs[best, crisis]))]]
+        return Reading(parts[best], float(risk[best]), category, float(high[best]))
 
     def __call__(self, text: str) -> SafetyFlag | None:
         flag = check_safety(text)
-        if flag is not None or not text.strip():
+        reading = self.read(text)
+        if reading is None:
             return flag
-        vector = _unit(self._encode(text))
-        crisis = self._crisis @ vector
-        best = int(np.argmax(crisis))
-        if (
-            crisis[best] >= self.THRESHOLD
-            and crisis[best] - float(np.max(self._safe @ vector)) >= self.MARGIN
-        ):
-            category = self._labels[best]
-            return SafetyFlag(category, "high", f"~{crisis[best]:.2f}", self._responses[category])
-        return None
+        if reading.risk >= self.threshold:
+            severity = "high" if reading.high >= 0.5 else "medium"
+            if flag is not None:  # an explicit phrase keeps its own severity if higher
+                if flag.severity == "high":
+                    severity = "high"
+                return SafetyFlag(
+                    reading.category, severity, flag.matched, self._responses[reading.category]
+                )
+            matched = f"~{reading.risk:.2f}: {reading.segment[:80]}"
+            return SafetyFlag(
+                reading.category, severity, matched, self._responses[reading.category]
+            )
+        return flag
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 Every reader returns an `AffectState` (types.py) so readings from different
 modalities can be fused (`fuse`). `TextAffect` reads text with sentence
-embeddings against emotion prototypes plus lexicon cues; it loads the model
-lazily, so importing this package stays cheap.
+embeddings against emotion prototypes, lexicon cues and a small trained head
+(classifier.py); it loads the model lazily, so importing this package stays cheap.
 """
 
 from __future__ import annotations

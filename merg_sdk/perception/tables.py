@@ -77,6 +77,25 @@ class _LexiconFile(BaseModel):
     emotion_words: dict[str, dict[str, Vad]]
 
 
+class _UtteranceFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    conversations: list[list[dict[str, str]]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> _UtteranceFile:
+        for conversation in self.conversations:
+            for turn in conversation:
+                if len(turn) != 1 or next(iter(turn)) not in MOTION_EMOTIONS:
+                    raise ValueError(f"a turn is one `emotion: text` pair, not {turn!r}")
+        return self
+
+
+#: A labelled conversation: its user turns in order, each (motion emotion, text).
+Conversation = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Prototypes:
     """Fine emotions with their motion emotion and VAD, and every example sentence.
@@ -162,4 +181,14 @@ def load_lexicon(path: Path | None = None, emotions: tuple[str, ...] = ()) -> Le
         diminishers={phrase(k): v for k, v in spec.diminishers.items()},
         hedges=frozenset(phrase(h) for h in spec.hedges),
         words=words,
+    )
+
+
+def load_utterances(path: Path | None = None) -> tuple[Conversation, ...]:
+    """Load the classifier's labelled conversations (utterances.yaml, or a split in that form)."""
+    data, _ = _read(path or DATA_DIR / "utterances.yaml")
+    spec = _UtteranceFile.model_validate(data)
+    return tuple(
+        tuple(next(iter(turn.items())) for turn in conversation)
+        for conversation in spec.conversations
     )

@@ -6,8 +6,13 @@ knows situations ("my dog died", "they fired me without warning") that no
 word list covers. A lexicon (perception/data/lexicon.yaml) adds what the
 embedding misses: negation ("not happy" is not joy), intensifiers and
 diminishers, hedges, and explicit emotion words and emoji. Both are data, so
-retuning is an edit to YAML. One sentence costs one MiniLM forward pass (a few
-ms on CPU) plus microseconds of rules.
+retuning is an edit to YAML. A small trained head (classifier.py) then reads
+the motion emotion from the same embedding, the previous turns' embeddings and
+the lexicon's counts, mixed with the centroids' reading, because conversation
+says feelings indirectly where the prototypes say them outright; the centroids
+still choose the fine emotion inside the motion emotion it picks, and negation
+stays the lexicon's call. One sentence costs one MiniLM forward pass (a few ms
+on CPU) plus microseconds of rules and one small matrix product.
 
     reader = TextAffect.load()   # ~1-2 s: model plus ~340 prototype embeddings
     reader.warm_up()
@@ -29,8 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from merg_sdk.perception.cause import find_cause
+from merg_sdk.perception.classifier import MotionClassifier, context_vector, lexical_features
 from merg_sdk.perception.cues import Scan, scan
-from merg_sdk.perception.encoder import SentenceEncoder, cached_matrix
+from merg_sdk.perception.encoder import DIM, SentenceEncoder, cached_matrix
 from merg_sdk.perception.head import PrototypeHead
 from merg_sdk.perception.tables import (
     GENERAL,
@@ -69,6 +75,19 @@ class Settings:
     hedge_confidence: float = 0.15  # confidence lost per hedge ("maybe", "I guess")
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the prototype reader saw in one text: its fine-emotion probabilities with the
+    context turns (`probs`) and without them (`alone`), the embeddings, the lexicon scan."""
+
+    found: Scan
+    probs: np.ndarray
+    alone: np.ndarray
+    vec: np.ndarray | None  # None when the text has no words (emoji only)
+    recent: tuple[str, ...]  # context turns used, most recent first
+    recent_vecs: list[np.ndarray]
+
+
 class TextAffect:
     """Reads an `AffectState` from text. Build with `load()`; share one per process."""
 
@@ -79,12 +98,16 @@ class TextAffect:
         lexicon: LexiconTables,
         head: PrototypeHead,
         settings: Settings | None = None,
+        classifier: MotionClassifier | None = None,
     ):
+        """`classifier`, when given, reads the motion emotion with the centroids (see
+        classifier.py); without it the centroids and the lexicon alone decide."""
         self.encoder = encoder
         self.prototypes = prototypes
         self.lexicon = lexicon
         self.head = head
         self.settings = settings or Settings()
+        self.classifier = classifier
         self._index = {name: i for i, name in enumerate(prototypes.names)}
         motion = prototypes.motion
         self._siblings = {
@@ -92,6 +115,7 @@ class TextAffect:
         }
         self._neutral = self._index["neutral"]
         self._motion_of = np.array([MOTION_EMOTIONS.index(m) for m in motion])
+        self._motion_of_group = {name: int(self._motion_of[i]) for name, i in self._index.items()}
 
     @classmethod
     def load(
@@ -104,13 +128,17 @@ class TextAffect:
         threads: int | None = None,
         settings: Settings | None = None,
         encoder: SentenceEncoder | None = None,
+        classifier_path: Path | None = None,
+        use_classifier: bool = True,
     ) -> TextAffect:
         """Load the model from the installed wheel and embed the prototypes once.
 
         `cache_dir`, when given, keeps the prototype embeddings on disk keyed
         by the data and model hashes, so a restart skips re-embedding them.
         `threads` sets torch's (process-wide) intra-op threads; 1 is best when
-        the LLM and TTS share a small CPU (see SentenceEncoder).
+        the LLM and TTS share a small CPU (see SentenceEncoder). The trained motion
+        head (perception/data/text_affect_head.npz) is used when present, unless
+        `use_classifier` is False (training and ablations read without it).
         """
         started = time.perf_counter()
         prototypes = load_prototypes(prototypes_path)
@@ -119,8 +147,9 @@ class TextAffect:
         key = f"{prototypes.digest}_{encoder.fingerprint}"
         matrix = cached_matrix(encoder, prototypes.texts, key, cache_dir)
         head = PrototypeHead.fit(matrix, prototypes.labels, len(prototypes.names))
+        classifier = MotionClassifier.load(classifier_path) if use_classifier else None
         log.info("text affect loaded in %.2f s", time.perf_counter() - started)
-        return cls(encoder, prototypes, lexicon, head, settings)
+        return cls(encoder, prototypes, lexicon, head, settings, classifier)
 
     def warm_up(self) -> None:
         """Run the first (slow) forward passes now, before the server takes turns."""
@@ -141,29 +170,48 @@ class TextAffect:
             log.exception("text affect failed on %d characters", len(str(text)))
             return AffectState(distribution=(("neutral", 1.0),))
 
+    def evidence(self, text: str, context: Sequence[str] = ()) -> Evidence:
+        """The prototype reader's fine-emotion probabilities and the inputs the classifier
+        needs, for `text` (already truncated) with `context` as in `analyze`."""
+        found = scan(text, self.lexicon)
+        s = self.settings
+        lexical = self._lexicon_logits(found)
+        logits = lexical.copy()
+        alone = logits
+        vec: np.ndarray | None = None
+        recent: list[str] = []
+        recent_vecs: list[np.ndarray] = []
+        if found.has_words:
+            vec = self.encoder.encode_one(text)
+            sims = self.head.scores(vec).astype(np.float64)
+            alone = lexical + sims / s.temperature
+            total = 1.0
+            recent = [c for c in reversed(context) if isinstance(c, str) and c.strip()]
+            for weight, turn in zip(s.context_weights, recent, strict=False):
+                recent_vecs.append(self.encoder.encode_one(turn[:MAX_CHARS]))
+                sims += weight * self.head.scores(recent_vecs[-1])
+                total += weight
+            logits = lexical + sims / total / s.temperature
+        return Evidence(found, _softmax(logits), _softmax(alone), vec, tuple(recent), recent_vecs)
+
     def _analyze(self, text: str, context: Sequence[str]) -> AffectState:
         text = (text if isinstance(text, str) else "")[:MAX_CHARS]
         if not text.strip():
             return AffectState(distribution=(("neutral", 1.0),))
-        found = scan(text, self.lexicon)
         s = self.settings
+        seen = self.evidence(text, context)
+        found, probs = seen.found, seen.probs
         cues = list(found.cues)
-        lexical = self._lexicon_logits(found)
-        logits = lexical.copy()
-        if found.has_words:
-            alone = self.head.scores(self.encoder.encode_one(text)).astype(np.float64)
-            sims, total = alone.copy(), 1.0
-            recent = [c for c in reversed(context) if isinstance(c, str) and c.strip()]
-            for weight, turn in zip(s.context_weights, recent, strict=False):
-                sims += weight * self.head.scores(self.encoder.encode_one(turn[:MAX_CHARS]))
-                total += weight
-            logits += sims / total / s.temperature
-            if total > 1.0 and np.argmax(logits) != np.argmax(alone / s.temperature + lexical):
-                cues.append(Cue(CueKind.CONTEXT, recent[0][:80]))
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
-        motion = np.zeros(len(MOTION_EMOTIONS))
-        np.add.at(motion, self._motion_of, probs)
+        motion = self._motion(probs)
+        alone_emotion = int(self._motion(seen.alone).argmax())
+        if self.classifier is not None and seen.vec is not None:
+            motion, alone_emotion = self._classify(seen, motion)
+            # the centroids still rank the fine emotions inside each motion emotion
+            old = self._motion(probs)
+            probs = probs * (motion / np.maximum(old, 1e-12))[self._motion_of]
+            probs /= probs.sum()
+        if seen.recent and int(motion.argmax()) != alone_emotion:
+            cues.append(Cue(CueKind.CONTEXT, seen.recent[0][:80]))
         emotion = MOTION_EMOTIONS[int(motion.argmax())]
         members = np.where(self._motion_of == MOTION_EMOTIONS.index(emotion))[0]
         fine = self.prototypes.names[int(members[probs[members].argmax()])]
@@ -193,6 +241,35 @@ class TextAffect:
             by=Modality.TEXT,
             distribution=tuple(ranked),
         )
+
+    def _motion(self, probs: np.ndarray) -> np.ndarray:
+        """Fine-emotion probabilities summed into motion emotions."""
+        motion = np.zeros(len(MOTION_EMOTIONS))
+        np.add.at(motion, self._motion_of, probs)
+        return motion
+
+    def _classify(self, seen: Evidence, prototype_motion: np.ndarray) -> tuple[np.ndarray, int]:
+        """The trained head's motion distribution, mixed with the prototype reader's;
+        also the emotion it reads without the context turns (for the CONTEXT cue)."""
+        head, vec = self.classifier, seen.vec
+        if head is None or vec is None:  # the caller checks; kept for the type checker
+            return prototype_motion, int(prototype_motion.argmax())
+        lexical = lexical_features(seen.found, self._motion_of_group)
+        context = context_vector(seen.recent_vecs, head.context_weights, DIM)
+        rows = np.stack(
+            [
+                head.features(vec, context, lexical),
+                head.features(vec, np.zeros(DIM, dtype=np.float32), lexical),
+            ]
+        )
+        logp = head.log_probs(rows).astype(np.float64)
+        logp[0] += head.mix * np.log(np.maximum(prototype_motion, 1e-12))
+        logp[1] += head.mix * np.log(np.maximum(self._motion(seen.alone), 1e-12))
+        # negation stays the lexicon's call: a few hundred examples cannot teach it
+        for hit in seen.found.hits:
+            if hit.negated and hit.group != GENERAL:
+                logp[:, self._motion_of_group[hit.group]] -= self.settings.negated_penalty
+        return _softmax(logp[0]), int(logp[1].argmax())
 
     def _lexicon_logits(self, found: Scan) -> np.ndarray:
         """Shift class logits by the emotion words: boost named classes, honour negation."""
@@ -232,6 +309,11 @@ class TextAffect:
             share = min(self.settings.lexicon_vad_share, 0.3 * weight)
             v, a, d = ((1 - share) * np.array([v, a, d]) + share * lex).tolist()
         return (_clip(v), _clip(a), _clip(d))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    probs = np.exp(logits - logits.max())
+    return probs / probs.sum()
 
 
 def _clip(x: float) -> float:

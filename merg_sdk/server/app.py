@@ -43,7 +43,7 @@ from merg_sdk.server.observer import Observer
 from merg_sdk.server.outbox import Outbox, PeerGone, PeerStalled
 from merg_sdk.server.security import make_curve_server, secure_server_socket
 from merg_sdk.server.sessions import Session, SessionRegistry, session_opened
-from merg_sdk.speech.backends.piper import PiperTTS
+from merg_sdk.speech.backends import create_tts
 from merg_sdk.speech.base import TextToSpeech
 
 log = logging.getLogger("merg.server")
@@ -71,7 +71,7 @@ class MergServer:
         hearing: Hearing | None = None,
     ):
         self.config = config or ServerConfig()
-        self.tts: TextToSpeech = tts or PiperTTS()
+        self.tts: TextToSpeech = tts or create_tts(self.config.tts)
         self.mind = mind
         self.hearing = hearing
         """VAD and speech recognition for `user.audio` (None: no voice input)."""

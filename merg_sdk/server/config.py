@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from merg_sdk.empathy.llm.factory import LLMConfig
 from merg_sdk.protocol.constants import DEFAULT_HOST, DEFAULT_PORT
 from merg_sdk.server.hearing import HearingConfig
+from merg_sdk.speech.backends import TTSConfig
 
 
 class Limits(BaseModel):
@@ -88,6 +89,8 @@ class ServerConfig(BaseModel):
     limits: Limits = Limits()
     empathy: EmpathyConfig = EmpathyConfig()
     hearing: HearingConfig = HearingConfig()
+    tts: TTSConfig = TTSConfig()
+    """The speech engine: Piper (embedded, default) or an NVIDIA Riva server."""
 
     @model_validator(mode="after")
     def _check_exposure(self) -> ServerConfig:

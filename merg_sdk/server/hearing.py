@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from merg_sdk.perception.hearing.base import SpeechRecognizer
 from merg_sdk.perception.hearing.listener import ListenerSettings
+from merg_sdk.perception.hearing.riva import RivaASRSettings
 from merg_sdk.perception.hearing.vad import SileroVad
 from merg_sdk.perception.hearing.whisper import WhisperSettings
 
@@ -25,8 +26,10 @@ class HearingConfig(BaseModel):
 
     enabled: bool = True
     """Load the VAD and the recogniser at start; without them `user.audio` is unsupported."""
-    recognizer: Literal["whisper"] = "whisper"
+    recognizer: Literal["whisper", "riva"] = "whisper"
     whisper: WhisperSettings = WhisperSettings()
+    riva: RivaASRSettings = RivaASRSettings()
+    """Used when recognizer is "riva": endpoint, TLS, key, model, timeouts."""
     listener: ListenerSettings = ListenerSettings()
     barge_in: bool = True
     """The user's confirmed speech onset interrupts the avatar's turn (not `animate`)."""
@@ -57,11 +60,17 @@ class Hearing:
 
 def load_hearing(config: HearingConfig) -> Hearing:
     """Load and warm the models (blocking: run it in a thread before serving)."""
-    from merg_sdk.perception.hearing.whisper import WhisperRecognizer
-
     vad = SileroVad()
     vad.warm_up()
-    recognizer = WhisperRecognizer(config.whisper)
+    recognizer: SpeechRecognizer
+    if config.recognizer == "riva":
+        from merg_sdk.perception.hearing.riva import RivaRecognizer
+
+        recognizer = RivaRecognizer(config.riva)
+    else:
+        from merg_sdk.perception.hearing.whisper import WhisperRecognizer
+
+        recognizer = WhisperRecognizer(config.whisper)
     recognizer.warm_up()
     voice = face = None
     if config.voice_affect:

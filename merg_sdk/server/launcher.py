@@ -16,6 +16,7 @@ from merg_sdk.empathy.responder import ReplyOutcome
 from merg_sdk.protocol import ErrorCode, Message, TurnEnd, TurnStart
 from merg_sdk.server.sessions import RunningTurn, Session, TurnStats
 from merg_sdk.server.turns import Line, SpokenClause, run_speech_turn
+from merg_sdk.speech.riva_config import RivaError
 
 if TYPE_CHECKING:
     from merg_sdk.server.app import ClientState, MergServer
@@ -89,6 +90,14 @@ class TurnLauncher:
                 )
         except asyncio.CancelledError:
             raise
+        except RivaError as exc:  # a remote speech service failed: not our bug, no traceback
+            log.warning("turn %s of session %s: %s", number, session.sid, exc)
+            if session.turn is not None and session.turn.number == number:
+                server.send_error(
+                    client, ErrorCode.UPSTREAM_FAILED, f"speech: {exc}", sid=session.sid
+                )
+                await server.end_turn(session, "error")
+            return
         except ValueError as exc:  # bad input discovered mid-turn (e.g. a rate change)
             if session.turn is not None and session.turn.number == number:
                 server.send_error(client, ErrorCode.BAD_MESSAGE, str(exc), sid=session.sid)

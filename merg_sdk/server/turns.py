@@ -7,6 +7,7 @@ The turn is one asyncio task; cancelling it (interrupt) stops every stage.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import zlib
 from collections import deque
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from merg_sdk.motion import FaceAnimator, FaceBlock
+from merg_sdk.motion.audio_mouth import AudioMouthAnimator
 from merg_sdk.protocol import Audio, Face, Flame, Message, Reply
 from merg_sdk.server.sessions import Session, TurnStats
 from merg_sdk.speech.base import SpeechRequest, TextToSpeech, speak
@@ -26,6 +28,7 @@ from merg_sdk.speech.types import SpeechSegment
 from merg_sdk.streaming import as_async, prefetch
 
 Emit = Callable[[Message], Awaitable[None]]
+Animator = FaceAnimator | AudioMouthAnimator
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,8 @@ async def run_speech_turn(
             queued.append(line)
             yield SpeechRequest(line.text, prosody_for(line.emotion, line.intensity))
 
-    animator: FaceAnimator | None = None
+    loop = asyncio.get_running_loop()
+    animator: Animator | None = None
     last: Line | None = None
     segments = speak(
         tts, requests(), voice=session.voice, sample_rate=session.sample_rate, executor=executor
@@ -97,13 +101,7 @@ async def run_speech_turn(
         async for segment in segments:
             line = queued.popleft()
             if animator is None:
-                animator = FaceAnimator(
-                    rig=session.rig.base,
-                    fps=session.fps,
-                    emotion=line.emotion,
-                    intensity=line.intensity,
-                    seed=zlib.crc32(f"{session.sid}/{turn}".encode()),  # same in every process
-                )
+                animator = _animator(session, turn, line, segment)
             elif last is not None and (line.emotion, line.intensity) != (
                 last.emotion,
                 last.intensity,
@@ -111,15 +109,50 @@ async def run_speech_turn(
                 animator.set_emotion(line.emotion, line.intensity)
             stats.clauses += 1
             await emit(_reply(session, turn, line, segment))
-            animator.feed(segment.phonemes)
+            if isinstance(animator, AudioMouthAnimator):
+                final = line.final is True  # a `say`: finish now, so frames precede audio
+                await loop.run_in_executor(executor, _hear, animator, segment, final)
+            else:
+                animator.feed(segment.phonemes)
             await _emit_segment(session, turn, segment, animator, chunk_samples, emit, stats)
             if spoken is not None:
                 start_s = segment.t0 / session.sample_rate
                 spoken.append(SpokenClause(line.text, start_s, line.strategy or ""))
             last = line
+    if isinstance(animator, AudioMouthAnimator) and not (last is not None and last.final):
+        await loop.run_in_executor(executor, animator.finish)  # the turn's last frames
+        await _emit_block(session, turn, animator.render_all(), emit, stats)
     if last is not None and not last.final:
         closing = Line("", last.emotion, last.intensity, last.strategy, final=True)
         await emit(_reply(session, turn, closing, None))
+
+
+def _animator(session: Session, turn: int, line: Line, segment: SpeechSegment) -> Animator:
+    """Phoneme-driven lips when the voice gives timings; otherwise (Riva) the mouth comes
+    from the audio-driven model, for the whole turn so its state runs across clauses."""
+    seed = zlib.crc32(f"{session.sid}/{turn}".encode())  # same in every process
+    if segment.phonemes or not len(segment.pcm):
+        return FaceAnimator(
+            rig=session.rig.base,
+            fps=session.fps,
+            emotion=line.emotion,
+            intensity=line.intensity,
+            seed=seed,
+        )
+    return AudioMouthAnimator(
+        session.rig.base,
+        fps=session.fps,
+        sample_rate=session.sample_rate,
+        emotion=line.emotion,
+        intensity=line.intensity,
+        seed=seed,
+    )
+
+
+def _hear(animator: AudioMouthAnimator, segment: SpeechSegment, final: bool) -> None:
+    animator.push(segment.pcm)
+    if final:
+        animator.finish()
 
 
 def _reply(session: Session, turn: int, line: Line, segment: SpeechSegment | None) -> Reply:
@@ -143,7 +176,7 @@ async def _emit_segment(
     session: Session,
     turn: int,
     segment: SpeechSegment,
-    animator: FaceAnimator,
+    animator: Animator,
     chunk_samples: int,
     emit: Emit,
     stats: TurnStats,
@@ -153,13 +186,7 @@ async def _emit_segment(
     for start in range(0, len(segment.pcm), chunk_samples):
         pcm = segment.pcm[start : start + chunk_samples]
         chunk_end = segment.t0 + start + len(pcm)
-        block = animator.render_until(chunk_end / rate)
-        count = block.weights.shape[0]
-        if count:
-            await emit(frames_message(session, turn, block))
-            stats.frames += count
-            if stats.first_face_ms is None:
-                stats.first_face_ms = stats.elapsed_ms()
+        await _emit_block(session, turn, animator.render_until(chunk_end / rate), emit, stats)
         await emit(
             Audio(
                 sid=session.sid,
@@ -172,6 +199,17 @@ async def _emit_segment(
         stats.samples += len(pcm)
         if stats.first_audio_ms is None:
             stats.first_audio_ms = stats.elapsed_ms()
+
+
+async def _emit_block(
+    session: Session, turn: int, block: FaceBlock, emit: Emit, stats: TurnStats
+) -> None:
+    count = block.weights.shape[0]
+    if count:
+        await emit(frames_message(session, turn, block))
+        stats.frames += count
+        if stats.first_face_ms is None:
+            stats.first_face_ms = stats.elapsed_ms()
 
 
 def frames_message(session: Session, turn: int, block: FaceBlock) -> Face | Flame:

@@ -1,0 +1,141 @@
+"""The trained motion head: its data is valid and fresh, its weights load and reproduce."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import importlib.util
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from merg_sdk.perception.classifier import (
+    HEAD_PATH,
+    N_LEXICAL,
+    MotionClassifier,
+    context_vector,
+    lexical_features,
+)
+from merg_sdk.perception.cues import scan
+from merg_sdk.perception.encoder import DIM
+from merg_sdk.perception.tables import DATA_DIR, load_lexicon, load_prototypes, load_utterances
+from merg_sdk.perception.types import MOTION_EMOTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT / "training" / "text_affect" / "dev.yaml"
+HELD_OUT = [
+    ROOT / "tests" / "data" / "text_affect_eval.yaml",
+    ROOT / "merg_sdk" / "empathy" / "data" / "evaluation.yaml",
+]
+SHARED_RUN = 6  # words in a row that would count as copied (as tests/test_empathy_evaluate.py)
+
+
+def _train_module():
+    spec = importlib.util.spec_from_file_location(
+        "text_affect_train", ROOT / "training" / "text_affect" / "train.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _texts(path: Path) -> list[str]:
+    return [text for conversation in load_utterances(path) for _, text in conversation]
+
+
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in _strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value)]
+    return []
+
+
+def _runs(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
+    return {tuple(words[i : i + SHARED_RUN]) for i in range(len(words) - SHARED_RUN + 1)}
+
+
+def test_training_and_dev_splits_are_large_and_cover_every_emotion() -> None:
+    for path, least in ((DATA_DIR / "utterances.yaml", 400), (DEV, 100)):
+        counts = Counter(e for c in load_utterances(path) for e, _ in c)
+        assert sum(counts.values()) >= least, path
+        assert set(counts) == set(MOTION_EMOTIONS), path
+        assert min(counts.values()) >= 8, counts
+
+
+def test_no_training_sentence_is_in_the_dev_split_or_copied_from_the_held_out_sets() -> None:
+    train, dev = _texts(DATA_DIR / "utterances.yaml"), _texts(DEV)
+    key = lambda s: " ".join(s.lower().split())  # noqa: E731
+    assert len({key(s) for s in train}) == len(train)
+    assert not {key(s) for s in train} & {key(s) for s in dev}
+    held_out = [s for p in HELD_OUT for s in _strings(yaml.safe_load(p.read_text("utf-8")))]
+    runs = set().union(*(_runs(s) for s in held_out))
+    for text in train + dev:
+        assert not _runs(text) & runs, text
+
+
+def test_bad_utterances_fail_on_load(tmp_path: Path) -> None:
+    path = tmp_path / "u.yaml"
+    path.write_text("version: 1\nconversations:\n  - - bored: I am bored.\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="emotion: text"):
+        load_utterances(path)
+
+
+def test_shipped_head_loads_with_the_right_shape() -> None:
+    head = MotionClassifier.load()
+    assert head is not None
+    n_features = 2 * DIM + N_LEXICAL
+    assert head.weights.shape == (n_features, len(MOTION_EMOTIONS))
+    assert head.mean.shape == head.scale.shape == (n_features,)
+    assert np.all(head.scale > 0) and np.isfinite(head.weights).all()
+    assert 0.0 <= head.mix <= 2.0
+    assert MotionClassifier.load(Path("/nonexistent/head.npz")) is None
+    rows = np.zeros((2, n_features), dtype=np.float32)
+    np.testing.assert_allclose(np.exp(head.log_probs(rows)).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_lexical_features_see_negation() -> None:
+    protos = load_prototypes()
+    lexicon = load_lexicon(None, protos.names)
+    groups = {n: MOTION_EMOTIONS.index(m) for n, m in zip(protos.names, protos.motion, strict=True)}
+    plain = lexical_features(scan("I'm so scared.", lexicon), groups)
+    negated = lexical_features(scan("I'm not scared.", lexicon), groups)
+    afraid, n = MOTION_EMOTIONS.index("afraid"), len(MOTION_EMOTIONS)
+    assert plain[afraid] > 0 and plain[n + afraid] == 0
+    assert negated[afraid] == 0 and negated[n + afraid] > 0
+    assert context_vector([], (1.0, 0.5), DIM).shape == (DIM,)
+
+
+def test_fit_is_deterministic() -> None:
+    train = _train_module()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2 * DIM + N_LEXICAL))
+    y = np.arange(60) % len(MOTION_EMOTIONS)
+    first, second = train.fit(x, y, 0.1, 1.0), train.fit(x, y, 0.1, 1.0)
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name])
+
+
+@pytest.mark.skipif(
+    os.environ.get("MERG_SLOW_TESTS") != "1", reason="re-embeds ~1,100 sentences (about a minute)"
+)
+def test_shipped_head_is_what_train_py_writes(tmp_path: Path) -> None:
+    train = _train_module()
+    out = tmp_path / "head.npz"
+    sys.argv = ["train.py", "--out", str(out)]
+    train.main()
+    with np.load(out) as fresh, np.load(HEAD_PATH) as shipped:
+        for name in ("weights", "bias", "mean", "scale", "mix"):
+            np.testing.assert_allclose(fresh[name], shipped[name], atol=1e-4)
