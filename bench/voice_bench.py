@@ -54,8 +54,9 @@ def speech_end_s(pcm: np.ndarray) -> float:
     return (loud[-1] + 1) * frame / RATE if len(loud) else 0.0
 
 
-async def stream(session, pcm: np.ndarray) -> float:
-    """Send in real time; returns the wall time the stream started."""
+async def stream(session, pcm: np.ndarray, delay_s: float = 0.0) -> float:
+    """Send in real time (after `delay_s`); returns the wall time the stream started."""
+    await asyncio.sleep(delay_s)
     samples = np.concatenate(
         [np.zeros(int(LEAD_S * RATE), "<i2"), pcm, np.zeros(int(TAIL_S * RATE), "<i2")]
     )
@@ -96,34 +97,37 @@ async def one_voice_turn(session, pcm: np.ndarray) -> dict[str, float]:
 
 
 async def one_barge_in(session, pcm: np.ndarray) -> dict[str, float]:
+    """The user speaks 0.5 s into a long line. The client is told to stop either by
+    `turn.end interrupted` (the turn was still being sent) or by `user.speech started`
+    naming the turn (it was sent in full and still playing): whichever comes first."""
     turn = await session.say("Let me tell you a long story about the sea. " * 6)
-    sender = None
-    onset_at = ended_at = None
+    sender = waiter = None
     async for event in turn:
         if isinstance(event, AudioChunk) and sender is None:
-            await asyncio.sleep(0.5)
-            sender = asyncio.create_task(stream(session, pcm))
+            sender = asyncio.create_task(stream(session, pcm, delay_s=0.5))
             waiter = asyncio.create_task(_speech_started(session))
         if isinstance(event, TurnEnded):
-            ended_at = time.perf_counter()
+            ended_at, reason = time.perf_counter(), event.reason
             break
-    onset_at = await waiter
+    heard_at, cut = await waiter
     started = await sender
     while not session.heard.empty():
         session.heard.get_nowait()
-    if event.reason != "interrupted":  # the server had sent the whole turn already
-        return {"already_sent": 1.0}
+    if cut != turn.number:
+        return {"not_cut": 1.0}
+    stop_at = min(ended_at, heard_at) if reason == "interrupted" else heard_at
     return {
-        "onset_to_silence": (ended_at - onset_at) * 1000,
-        "speech_to_silence": (ended_at - started - LEAD_S) * 1000,
+        "onset_to_stop": max(0.0, stop_at - heard_at) * 1000,
+        "speech_to_stop": (stop_at - started - LEAD_S) * 1000,
+        "sent_in_full": float(reason != "interrupted"),
     }
 
 
-async def _speech_started(session) -> float:
+async def _speech_started(session) -> tuple[float, int | None]:
     while True:
         event = await session.next_heard(60)
         if isinstance(event, SpeechHeard) and event.state == "started":
-            return time.perf_counter()
+            return time.perf_counter(), event.interrupts
 
 
 def _clip(path: Path) -> np.ndarray:
@@ -174,18 +178,18 @@ async def main(limit: int) -> None:
     _row(table, "end of speech -> first audio of the LLM's words", turns.get("first_words", []))
     _row(
         table,
-        "onset detected -> avatar silenced (turn.end)",
-        barge.get("onset_to_silence", []),
+        "onset detected -> client told to stop the turn",
+        barge.get("onset_to_stop", []),
         "<= 100",
     )
-    _row(table, "speech begins -> avatar silenced", barge.get("speech_to_silence", []))
+    _row(table, "speech begins -> client told to stop", barge.get("speech_to_stop", []))
     console.print(table)
-    sent = len(barge.get("already_sent", []))
-    if sent:
-        console.print(
-            f"{sent} barge-in(s) came after the server had sent the whole turn (it sends"
-            " faster than real time): no turn.end; the client must stop on user.speech"
-        )
+    cut = barge.get("sent_in_full", [])
+    missed = len(barge.get("not_cut", []))
+    console.print(
+        f"barge-ins: {len(cut)} cut the turn ({int(sum(cut))} of them after it was sent in"
+        f" full, while it still played); {missed} did not cut it"
+    )
 
 
 if __name__ == "__main__":

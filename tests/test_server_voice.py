@@ -192,3 +192,35 @@ def test_bad_faces_get_clear_errors(server) -> None:
         assert error["code"] == "bad_message" and "user.face" in error["message"]
         peer.send("say", sid=sid, text="Still fine.")
         assert peer.recv_until("turn.end")[-1]["reason"] == "done"
+
+
+def test_speech_cuts_off_a_turn_that_was_sent_but_still_plays(tts, server) -> None:
+    """The server sends faster than real time: a turn can be `done` while the user still
+    hears it. Speaking then names that turn in `user.speech`, and only what was heard of it
+    is kept."""
+    speech = _speech(tts, "Hold on, hold on, let me say something.")
+    with RawPeer(server.endpoint) as peer:
+        peer.greet()
+        sid = peer.open_session(rig="arkit52", fps=30, sample_rate=24000)
+        peer.send("say", sid=sid, text="I am going to keep talking for quite a while now. " * 3)
+        seen = peer.recv_until("turn.end")
+        turn, end = seen[-1]["turn"], seen[-1]
+        assert end["reason"] == "done" and end["stats"]["audio_s"] > 5.0
+        _stream(peer, sid, speech)
+        started = peer.recv_until("user.speech", timeout_s=30, state="started")[-1]
+        assert started["interrupts"] == turn
+        session = server.call(lambda: server.server.sessions.get(sid))
+        assert 0 < session.heard_s[turn] < end["stats"]["audio_s"]
+
+
+def test_speech_after_the_turn_has_played_cuts_nothing(tts, server) -> None:
+    speech = _speech(tts, "Thanks, that was nice.")
+    with RawPeer(server.endpoint) as peer:
+        peer.greet()
+        sid = peer.open_session(rig="arkit52", fps=30, sample_rate=24000)
+        peer.send("say", sid=sid, text="Hi.")
+        end = peer.recv_until("turn.end")[-1]
+        time.sleep(end["stats"]["audio_s"] + 0.3)
+        _stream(peer, sid, speech)
+        started = peer.recv_until("user.speech", timeout_s=30, state="started")[-1]
+        assert started.get("interrupts") is None

@@ -157,6 +157,8 @@ class SpeechHeard:
     t: float
     code: str | None = None
     detail: str | None = None
+    interrupts: int | None = None
+    """For `started`: the avatar's turn to stop playing (it was cut off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +190,7 @@ def to_event(message: Message, names: tuple[str, ...]) -> TurnEvent | None:
         case UserTranscript(utterance=utterance, text=text, final=final, turn=turn):
             return TranscriptHeard(utterance, text, final, turn)
         case UserSpeech(utterance=utterance, state=state, t=t, code=code, detail=detail):
-            return SpeechHeard(utterance, state, t, code, detail)
+            return SpeechHeard(utterance, state, t, code, detail, message.interrupts)
         case TurnStart(turn=turn, source=source):
             return TurnStarted(turn, source)
         case UserAffect():

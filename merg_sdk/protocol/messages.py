@@ -196,6 +196,9 @@ class UserSpeech(Message):
     code: str | None = None
     """For `warning`: clipped, digital_silence."""
     detail: str | None = None
+    interrupts: int | None = None
+    """For `started`: the avatar turn this speech cut off (still being sent, or sent and
+    still playing at the client). Stop playing it and drop what is left of it."""
 
 
 @dataclass(frozen=True, slots=True)

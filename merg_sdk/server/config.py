@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from merg_sdk.empathy.llm.factory import LLMConfig
+from merg_sdk.netaddr import is_loopback
 from merg_sdk.protocol.constants import DEFAULT_HOST, DEFAULT_PORT
 from merg_sdk.server.hearing import HearingConfig
 from merg_sdk.speech.backends import TTSConfig
@@ -119,12 +119,3 @@ class ServerConfig(BaseModel):
     @property
     def _bind_host(self) -> str:
         return f"[{self.host}]" if ":" in self.host else self.host
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

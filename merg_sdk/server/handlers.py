@@ -110,7 +110,9 @@ class Handlers:
             case UserFace():
                 self._user_face(client, message, seq)
             case Interrupt(sid=sid):
-                await server.end_turn(self._session(client, sid, seq), "interrupted")
+                session = self._session(client, sid, seq)
+                await server.end_turn(session, "interrupted")
+                session.cut_playback()
             case Playback(sid=sid, turn=turn, t=t):
                 if not self._session(client, sid, seq).record_heard(turn, t):
                     raise ProtocolError(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from merg_sdk.empathy.responder import ReplyOutcome
 from merg_sdk.protocol import ErrorCode, Message, TurnEnd, TurnStart
-from merg_sdk.server.sessions import RunningTurn, Session, TurnStats
+from merg_sdk.server.sessions import PlayingTurn, RunningTurn, Session, TurnStats
 from merg_sdk.server.turns import Line, SpokenClause, run_speech_turn
 from merg_sdk.speech.riva_config import RivaError
 
@@ -46,6 +46,7 @@ class TurnLauncher:
         """Start a turn that speaks `lines`, or runs `body` (an `animate` turn)."""
         server = self.server
         await server.end_turn(session, "interrupted")
+        session.cut_playback()
         number = session.next_turn_number()
         server.send(client, TurnStart(sid=session.sid, turn=number, source=source, ref=seq))
         stats = TurnStats()
@@ -113,6 +114,13 @@ class TurnLauncher:
                 after(_heard(session, number, spoken), spoken[-1].strategy if spoken else "")
         if session.turn is not None and session.turn.number == number:
             session.turn = None
+            if stats.first_audio_ms is not None:
+                session.playing = PlayingTurn(
+                    number,
+                    stats.started + stats.first_audio_ms / 1000,
+                    stats.samples / session.sample_rate,
+                    _rehear(session, number, spoken, after),
+                )
             reason = "error" if outcome.llm_error is not None else "done"
             wire = stats.as_wire(session.sample_rate)
             if outcome.fallback:
@@ -120,6 +128,15 @@ class TurnLauncher:
             if outcome.rejected:
                 wire["guard_rejected"] = outcome.rejected
             server.send(client, TurnEnd(sid=session.sid, turn=number, reason=reason, stats=wire))
+
+
+def _rehear(
+    session: Session, turn: int, spoken: list[SpokenClause], after: Heard | None
+) -> Callable[[], None] | None:
+    """Tell the memory again what was heard of a finished turn the user cut off."""
+    if after is None:
+        return None
+    return lambda: after(_heard(session, turn, spoken), spoken[-1].strategy if spoken else "")
 
 
 def _heard(session: Session, turn: int, spoken: list[SpokenClause]) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -58,12 +59,11 @@ class AudioIn:
 
 @dataclass(slots=True)
 class Utterance:
-    """One utterance of the user: its number in the session, where it lies on the
+    """One utterance of the user: its number in the session, where it begins on the
     listener's timeline, and (once it ended) its audio at 16 kHz for the voice reader."""
 
     number: int
     start_s: float
-    end_s: float | None = None
     audio: np.ndarray | None = None
 
 
@@ -177,15 +177,20 @@ class SessionEars:
             case SpeechStarted(t_s=t):
                 self._utterances += 1
                 self._current = Utterance(self._utterances, max(0.0, t - self._pre_roll_s))
-                self._send(UserSpeech(session.sid, self._utterances, "started", round(t, 3)))
                 running = session.turn
+                cut = None
                 if self._barge_in and running is not None and running.source in BARGEABLE:
+                    cut = running.number
+                elif self._barge_in and running is None:
+                    cut = session.cut_playback()  # sent in full, but still playing
+                started = UserSpeech(session.sid, self._utterances, "started", round(t, 3))
+                self._send(dataclasses.replace(started, interrupts=cut))
+                if cut is not None and running is not None:
                     await self.server.end_turn(session, "interrupted")
             case FalseStart(t_s=t):
                 self._send(UserSpeech(session.sid, self._utterances + 1, "false_start", t))
             case SpeechEnded(t_s=t):
                 if self._current is not None:
-                    self._current.end_s = t
                     self._current.audio = self._tape.cut(self._current.start_s, t)
                 self._send(UserSpeech(session.sid, self._utterances, "ended", round(t, 3)))
             case PartialTranscript(transcript=transcript):

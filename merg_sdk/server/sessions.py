@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,23 @@ class RunningTurn:
 
 
 @dataclass(slots=True)
+class PlayingTurn:
+    """A turn the server has finished sending whose audio may still be playing: the server
+    sends faster than real time, so a user can barge into a turn that is already `done`."""
+
+    number: int
+    audio_started: float  # monotonic time its first audio was sent
+    audio_s: float
+    heard: Callable[[], None] | None = None
+    """Tells the conversation memory what was heard, once `heard_s` holds it."""
+
+    def heard_at(self, now: float) -> float | None:
+        """Seconds of it heard by `now`, or None when it has finished playing."""
+        elapsed = now - self.audio_started
+        return elapsed if 0 <= elapsed < self.audio_s else None
+
+
+@dataclass(slots=True)
 class Session:
     """One avatar conversation: its rig and timing choices, and at most one live turn."""
 
@@ -69,6 +86,8 @@ class Session:
     chain: EmpathyChain | None = None
     """The conversation's state (persona, memory, strategies), when empathy is on."""
     heard_s: dict[int, float] = field(default_factory=dict)
+    playing: PlayingTurn | None = None
+    """The last turn, sent in full, until its audio has played (see `cut_playback`)."""
     ears: Any = None
     """The session's listener for `user.audio` (server.listening.SessionEars), once used."""
     eyes: Any = None
@@ -84,6 +103,21 @@ class Session:
         for old in sorted(self.heard_s)[:-HEARD_TURNS_KEPT]:
             del self.heard_s[old]
         return True
+
+    def cut_playback(self, now: float | None = None) -> int | None:
+        """The user cut the last turn off while it still played (they spoke, interrupted,
+        or started a new turn): keep what they heard of it; its number, or None."""
+        playing, self.playing = self.playing, None
+        if playing is None:
+            return None
+        heard = playing.heard_at(time.monotonic() if now is None else now)
+        if heard is None:
+            return None
+        reported = self.heard_s.get(playing.number)
+        self.record_heard(playing.number, heard if reported is None else min(reported, heard))
+        if playing.heard is not None:
+            playing.heard()
+        return playing.number
 
     def next_turn_number(self) -> int:
         self.turns_started += 1

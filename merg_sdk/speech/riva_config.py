@@ -10,13 +10,14 @@ an error, never a hang. Every failure becomes a `RivaError` with a stable code.
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from merg_sdk.netaddr import host_of, is_loopback
 
 if TYPE_CHECKING:
     import grpc
@@ -80,7 +81,7 @@ class RivaConnection(BaseModel):
     def _check(self) -> RivaConnection:
         if (self.ssl_client_cert is None) != (self.ssl_client_key is None):
             raise ValueError("mutual TLS needs both ssl_client_cert and ssl_client_key")
-        if self.api_key is not None and not self.tls and not _is_loopback(self.uri):
+        if self.api_key is not None and not self.tls and not is_loopback(host_of(self.uri)):
             raise ValueError(
                 f"refusing to send the Riva API key in clear text to {self.uri}: "
                 "set use_ssl (or ssl_root_cert)"
@@ -180,13 +181,3 @@ def error_from_rpc(error: grpc.RpcError, what: str) -> RivaError:
 
 def _read(path: Path | None) -> bytes | None:
     return None if path is None else path.expanduser().read_bytes()
-
-
-def _is_loopback(uri: str) -> bool:
-    host = uri.rsplit(":", 1)[0].strip("[]") if ":" in uri else uri
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

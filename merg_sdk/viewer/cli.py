@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import webbrowser
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from merg_sdk.netaddr import is_loopback
 from merg_sdk.protocol.constants import DEFAULT_HOST, DEFAULT_PORT
 from merg_sdk.viewer.bridge import ViewerBridge, ViewerConfig, ViewerError
 from merg_sdk.viewer.static import MissingModules
@@ -67,7 +67,7 @@ def view(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if not _is_loopback(host):
+    if not is_loopback(host):
         console.print(
             f"[yellow]warning:[/yellow] the page on {host} has no login: anyone who reaches "
             "it can watch sessions and talk to the avatar"
@@ -148,15 +148,6 @@ def _announce(url: str, open_browser: bool) -> None:
     console.print(f"viewer on [bold]{url}[/bold]  (Ctrl-C to stop)")
     if open_browser:
         webbrowser.open(url)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def register(app: typer.Typer) -> None:

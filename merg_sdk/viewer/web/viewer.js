@@ -89,6 +89,12 @@ function onMessage(msg) {
     case 'safety': panel.showSafety(msg); break;
     case 'turn.start': panel.setCaption(''); break;
     case 'turn.end': if (msg.reason === 'interrupted') panel.setCaption(''); break;
+    case 'user.speech':  // the user cut off a turn the server had already sent in full
+      if (msg.interrupts != null && player.turn?.number === msg.interrupts) {
+        player.stop('interrupted');
+        panel.setCaption('');
+      }
+      break;
     case 'session.closed': status(`session ${msg.sid} was closed`, 'warn'); break;
     default: break;
   }
