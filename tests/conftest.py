@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from merg_sdk.client import MergClient
+from merg_sdk.perception.hearing.evaluation import LabelledClip, read_clips
+from merg_sdk.perception.hearing.vad import SileroVad
+from merg_sdk.perception.hearing.whisper import WhisperRecognizer
 from merg_sdk.server import Limits, ServerConfig, ServerThread
 from merg_sdk.server.config import EmpathyConfig
 from merg_sdk.server.conversation import Mind, load_mind
@@ -39,6 +42,23 @@ def hearing() -> Iterator[Hearing]:
     loaded = load_hearing(HearingConfig())
     yield loaded
     loaded.close()
+
+
+@pytest.fixture(scope="session")
+def vad(hearing: Hearing) -> SileroVad:
+    return hearing.vad
+
+
+@pytest.fixture(scope="session")
+def whisper(hearing: Hearing) -> WhisperRecognizer:
+    assert isinstance(hearing.recognizer, WhisperRecognizer)
+    return hearing.recognizer
+
+
+@pytest.fixture(scope="session")
+def clips() -> list[LabelledClip]:
+    """The committed speech clips: voices MERG does not speak with (tests/data/hearing)."""
+    return read_clips(Path(__file__).parent / "data" / "hearing")
 
 
 @pytest.fixture(scope="session")

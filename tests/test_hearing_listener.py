@@ -4,7 +4,6 @@ transcripts out, at the right times; bad input refused with stable codes."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import soxr
 
 from merg_sdk.perception.hearing.base import RecognitionError
 from merg_sdk.perception.hearing.endpoint import EndpointSettings
-from merg_sdk.perception.hearing.evaluation import mix_at_snr, read_clips, white_noise, word_errors
+from merg_sdk.perception.hearing.evaluation import mix_at_snr, white_noise, word_errors
 from merg_sdk.perception.hearing.events import (
     AudioWarning,
     EndReason,
@@ -30,28 +29,9 @@ from merg_sdk.perception.hearing.listener import (
     ListenerSettings,
     ends_sentence,
 )
-from merg_sdk.perception.hearing.vad import SileroVad
 from merg_sdk.perception.hearing.whisper import WhisperRecognizer, WhisperSettings
 
-CLIPS = Path(__file__).parent / "data" / "hearing"
 RATE = 16_000
-
-
-@pytest.fixture(scope="module")
-def vad() -> SileroVad:
-    return SileroVad()
-
-
-@pytest.fixture(scope="module")
-def whisper() -> WhisperRecognizer:
-    recognizer = WhisperRecognizer()
-    recognizer.warm_up()
-    return recognizer
-
-
-@pytest.fixture(scope="module")
-def clips():
-    return read_clips(CLIPS)
 
 
 def silence(seconds: float) -> np.ndarray:

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import soxr
 
-from merg_sdk.perception.hearing.evaluation import pink_noise, read_clips, white_noise
-from merg_sdk.perception.hearing.vad import WINDOW_SAMPLES, SileroVad, bundled_model_path
+from merg_sdk.perception.hearing.evaluation import pink_noise, white_noise
+from merg_sdk.perception.hearing.vad import WINDOW_SAMPLES, bundled_model_path
 from merg_sdk.speech.base import Prosody
 
-CLIPS = Path(__file__).parent / "data" / "hearing"
-
 
 @pytest.fixture(scope="module")
-def vad() -> SileroVad:
-    model = SileroVad()
-    model.warm_up()
-    return model
-
-
-@pytest.fixture(scope="module")
-def espeak_speech() -> np.ndarray:
-    clip = next(c for c in read_clips(CLIPS) if c.voice.startswith("espeak"))
-    return clip.audio
+def espeak_speech(clips) -> np.ndarray:
+    return next(c for c in clips if c.voice.startswith("espeak")).audio
 
 
 def test_streaming_in_any_chunks_equals_scoring_at_once(vad, espeak_speech) -> None:

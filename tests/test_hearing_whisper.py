@@ -4,7 +4,6 @@ partials while an utterance grows, sharing one model across threads, bad model p
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,26 +12,11 @@ from merg_sdk.perception.hearing.base import RecognitionError
 from merg_sdk.perception.hearing.evaluation import (
     mix_at_snr,
     normalize_words,
-    read_clips,
     total_errors,
     white_noise,
     word_errors,
 )
 from merg_sdk.perception.hearing.whisper import WhisperRecognizer, WhisperSettings
-
-CLIPS = Path(__file__).parent / "data" / "hearing"
-
-
-@pytest.fixture(scope="module")
-def recognizer() -> WhisperRecognizer:
-    model = WhisperRecognizer()
-    model.warm_up()
-    return model
-
-
-@pytest.fixture(scope="module")
-def clips():
-    return read_clips(CLIPS)
 
 
 def _padded(audio: np.ndarray, before_s: float = 0.25, after_s: float = 0.3) -> np.ndarray:
@@ -40,7 +24,7 @@ def _padded(audio: np.ndarray, before_s: float = 0.25, after_s: float = 0.3) -> 
     return np.concatenate([pad(before_s), audio, pad(after_s)])
 
 
-def test_word_error_rate_on_unseen_voices_clean_and_noisy(recognizer, clips) -> None:
+def test_word_error_rate_on_unseen_voices_clean_and_noisy(whisper, clips) -> None:
     """The committed subset (4 espeak-ng and 4 flite clips, never the project's voice;
     bench/hearing_bench.py measures all 210). tiny.en makes 6 errors in 84 words clean
     (7.1 %) and 9 with white noise at 20 dB (10.7 %); the bounds leave room for other
@@ -49,17 +33,17 @@ def test_word_error_rate_on_unseen_voices_clean_and_noisy(recognizer, clips) -> 
     clean, noisy = [], []
     for clip in clips:
         audio = _padded(clip.audio)
-        clean.append((clip.text, recognizer.transcribe(audio).text))
+        clean.append((clip.text, whisper.transcribe(audio).text))
         mixed = mix_at_snr(audio, white_noise(len(audio), rng), 20.0)
-        noisy.append((clip.text, recognizer.transcribe(mixed).text))
+        noisy.append((clip.text, whisper.transcribe(mixed).text))
     assert total_errors(clean).rate <= 0.12, clean
     assert total_errors(noisy).rate <= 0.18, noisy
 
 
-def test_partials_arrive_before_the_final_on_a_long_utterance(recognizer, clips) -> None:
+def test_partials_arrive_before_the_final_on_a_long_utterance(whisper, clips) -> None:
     gap = np.zeros(3200, np.float32)
     speech = np.concatenate([clips[0].audio, gap, clips[3].audio, gap, clips[5].audio])
-    stream = recognizer.open_stream()
+    stream = whisper.open_stream()
     partials = []
     for start in range(0, len(speech), 1600):  # 100 ms chunks, as the listener feeds them
         partials += stream.feed(speech[start : start + 1600])
@@ -87,11 +71,11 @@ def test_partials_are_rate_limited_and_can_be_switched_off(clips) -> None:
     stream.close()
 
 
-def test_one_model_serves_concurrent_streams(recognizer, clips) -> None:
+def test_one_model_serves_concurrent_streams(whisper, clips) -> None:
     audio = [_padded(clip.audio) for clip in clips[:4]]
-    alone = [recognizer.transcribe(a).text for a in audio]
+    alone = [whisper.transcribe(a).text for a in audio]
     with ThreadPoolExecutor(4) as pool:
-        together = list(pool.map(lambda a: recognizer.transcribe(a).text, audio))
+        together = list(pool.map(lambda a: whisper.transcribe(a).text, audio))
     assert together == alone
 
 
@@ -107,14 +91,14 @@ def test_bad_model_paths_fail_clearly(tmp_path) -> None:
         broken.warm_up()
 
 
-def test_a_closed_stream_refuses_audio_and_silence_gives_no_words(recognizer) -> None:
-    stream = recognizer.open_stream()
+def test_a_closed_stream_refuses_audio_and_silence_gives_no_words(whisper) -> None:
+    stream = whisper.open_stream()
     stream.close()
     stream.close()  # twice is fine
     with pytest.raises(RecognitionError):
         stream.feed(np.zeros(160, np.float32))
     with pytest.raises(RecognitionError):
         stream.finish()
-    tiny = recognizer.open_stream()
+    tiny = whisper.open_stream()
     tiny.feed(np.zeros(800, np.float32))
     assert tiny.finish().text == ""
