@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from merg_sdk.empathy.evaluate import (
 from merg_sdk.empathy.evaluate_report import TurnRecord, distinct_n, repetition, summarise
 from merg_sdk.empathy.tables import DATA_DIR, load_needs
 from merg_sdk.perception.types import MOTION_EMOTIONS
+from tests.copying import all_runs, runs, yaml_strings
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER_TEXTS = [
@@ -32,7 +32,6 @@ OTHER_TEXTS = [
     ROOT / "training" / "text_affect" / "dev.yaml",
     *(p for p in sorted(DATA_DIR.glob("*.yaml")) if p != DATA_PATH),
 ]
-SHARED_RUN = 6  # words in a row that would count as copied
 
 
 def test_the_labelled_set_is_large_varied_and_valid() -> None:
@@ -50,28 +49,13 @@ def test_the_labelled_set_is_large_varied_and_valid() -> None:
     assert {c.persona for c in dataset.conversations} >= {"companion", "healer", "supporter"}
 
 
-def _strings(node: object) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for value in node.values() for s in _strings(value)]
-    if isinstance(node, list):
-        return [s for value in node for s in _strings(value)]
-    return []
-
-
-def _runs(text: str) -> set[tuple[str, ...]]:
-    words = re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
-    return {tuple(words[i : i + SHARED_RUN]) for i in range(len(words) - SHARED_RUN + 1)}
-
-
 def test_no_sentence_is_copied_from_the_other_data_files() -> None:
-    others = [s for path in OTHER_TEXTS for s in _strings(yaml.safe_load(path.read_text("utf-8")))]
+    others = yaml_strings(OTHER_TEXTS)
     seen = {" ".join(s.lower().split()) for s in others}
-    runs = set().union(*(_runs(s) for s in others))
+    shared = all_runs(others)
     for turn in load_evaluation_set().turns():
         assert " ".join(turn.text.lower().split()) not in seen, turn.text
-        assert not _runs(turn.text) & runs, turn.text
+        assert not runs(turn.text) & shared, turn.text
 
 
 @pytest.mark.parametrize(

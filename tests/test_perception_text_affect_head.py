@@ -7,14 +7,12 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import importlib.util
-import re
 import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from merg_sdk.perception.classifier import (
     HEAD_PATH,
@@ -27,6 +25,7 @@ from merg_sdk.perception.cues import scan
 from merg_sdk.perception.encoder import DIM
 from merg_sdk.perception.tables import DATA_DIR, load_lexicon, load_prototypes, load_utterances
 from merg_sdk.perception.types import MOTION_EMOTIONS
+from tests.copying import all_runs, runs, yaml_strings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "training" / "text_affect" / "dev.yaml"
@@ -34,7 +33,6 @@ HELD_OUT = [
     ROOT / "tests" / "data" / "text_affect_eval.yaml",
     ROOT / "merg_sdk" / "empathy" / "data" / "evaluation.yaml",
 ]
-SHARED_RUN = 6  # words in a row that would count as copied (as tests/test_empathy_evaluate.py)
 
 
 def _train_module():
@@ -52,21 +50,6 @@ def _texts(path: Path) -> list[str]:
     return [text for conversation in load_utterances(path) for _, text in conversation]
 
 
-def _strings(node: object) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for value in node.values() for s in _strings(value)]
-    if isinstance(node, list):
-        return [s for value in node for s in _strings(value)]
-    return []
-
-
-def _runs(text: str) -> set[tuple[str, ...]]:
-    words = re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
-    return {tuple(words[i : i + SHARED_RUN]) for i in range(len(words) - SHARED_RUN + 1)}
-
-
 def test_training_and_dev_splits_are_large_and_cover_every_emotion() -> None:
     for path, least in ((DATA_DIR / "utterances.yaml", 400), (DEV, 100)):
         counts = Counter(e for c in load_utterances(path) for e, _ in c)
@@ -80,10 +63,9 @@ def test_no_training_sentence_is_in_the_dev_split_or_copied_from_the_held_out_se
     key = lambda s: " ".join(s.lower().split())  # noqa: E731
     assert len({key(s) for s in train}) == len(train)
     assert not {key(s) for s in train} & {key(s) for s in dev}
-    held_out = [s for p in HELD_OUT for s in _strings(yaml.safe_load(p.read_text("utf-8")))]
-    runs = set().union(*(_runs(s) for s in held_out))
+    shared = all_runs(yaml_strings(HELD_OUT))
     for text in train + dev:
-        assert not _runs(text) & runs, text
+        assert not runs(text) & shared, text
 
 
 def test_bad_utterances_fail_on_load(tmp_path: Path) -> None:
