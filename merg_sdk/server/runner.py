@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import socket
 import subprocess
 import sys
-import threading
 
+from merg_sdk.loop_thread import LoopThread
 from merg_sdk.server.app import MergServer
 from merg_sdk.server.config import ServerConfig
 from merg_sdk.server.conversation import Mind
 from merg_sdk.server.hearing import Hearing
 from merg_sdk.speech.base import TextToSpeech
 
-START_TIMEOUT_S = 120.0
 
-
-class ServerThread:
+class ServerThread(LoopThread):
     """`with ServerThread(config) as server: connect to server.endpoint`."""
+
+    name = "merg-server"
 
     def __init__(
         self,
@@ -28,61 +27,23 @@ class ServerThread:
         mind: Mind | None = None,
         hearing: Hearing | None = None,
     ):
+        super().__init__()
         self.config = config or ServerConfig(port=0)
-        self._tts = tts
-        self._mind = mind
-        self._hearing = hearing
+        self._parts = (tts, mind, hearing)
         self.server: MergServer | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="merg-server", daemon=True)
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
 
     @property
     def endpoint(self) -> str:
         assert self.server is not None and self.server.endpoint is not None
         return self.server.endpoint
 
-    def __enter__(self) -> ServerThread:
-        self.start()
-        return self
+    async def _open(self) -> None:
+        self.server = MergServer(self.config, *self._parts)
+        await self.server.start()
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self._thread.start()
-        if not self._ready.wait(START_TIMEOUT_S):
-            raise TimeoutError("the server did not start")
-        if self._error is not None:
-            raise RuntimeError("the server failed to start") from self._error
-
-    def call(self, function, *args):
-        """Run `function(*args)` on the server's loop and return its result (for inspection)."""
-
-        async def invoke():
-            return function(*args)
-
-        return asyncio.run_coroutine_threadsafe(invoke(), self._loop).result(10)
-
-    def stop(self) -> None:
-        if self.server is not None and self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self.server = MergServer(self.config, self._tts, self._mind, self._hearing)
-            self._loop.run_until_complete(self.server.start())
-        except BaseException as exc:  # reported to the starting thread
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.close()
+    async def _close(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
 
 
 class ServerProcess:
