@@ -94,7 +94,8 @@ def serve(
     from merg_sdk.server.hearing import HearingConfig
     from merg_sdk.speech.backends import TTSConfig
     from merg_sdk.speech.backends.riva import RivaTTSSettings
-    from merg_sdk.speech.riva_config import RivaConnection, RivaError
+    from merg_sdk.speech.riva_config import RivaConnection
+    from merg_sdk.upstream import UpstreamError
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -149,7 +150,7 @@ def serve(
             asyncio.run(server.serve_forever())
     except KeyboardInterrupt:
         console.print("stopped")
-    except RivaError as error:  # a remote speech service is down: say so, no traceback
+    except UpstreamError as error:  # a service is down (Riva, say): say so, no traceback
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
 

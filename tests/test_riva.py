@@ -387,6 +387,7 @@ def test_say_with_riva_streams_audio_and_a_face_that_follows_it(riva: RivaTestSe
         failed = list(session.say("This will not be spoken."))
         assert isinstance(failed[-1], TurnEnded) and failed[-1].reason == "error"
         assert not [e for e in failed if isinstance(e, AudioChunk)]
+        assert client.next_error(timeout_s=5).code == "upstream_failed"  # not `internal`
         riva.mode = "normal"
         again = session.say("Back again.").collect()
         assert again.reason == "done"

@@ -16,7 +16,7 @@ from merg_sdk.empathy.responder import ReplyOutcome
 from merg_sdk.protocol import ErrorCode, Message, TurnEnd, TurnStart
 from merg_sdk.server.sessions import PlayingTurn, RunningTurn, Session, TurnStats
 from merg_sdk.server.turns import Line, SpokenClause, run_speech_turn
-from merg_sdk.speech.riva_config import RivaError
+from merg_sdk.upstream import UpstreamError
 
 if TYPE_CHECKING:
     from merg_sdk.server.app import ClientState, MergServer
@@ -91,12 +91,10 @@ class TurnLauncher:
                 )
         except asyncio.CancelledError:
             raise
-        except RivaError as exc:  # a remote speech service failed: not our bug, no traceback
+        except UpstreamError as exc:  # a service a stage relies on failed: not our bug
             log.warning("turn %s of session %s: %s", number, session.sid, exc)
             if session.turn is not None and session.turn.number == number:
-                server.send_error(
-                    client, ErrorCode.UPSTREAM_FAILED, f"speech: {exc}", sid=session.sid
-                )
+                server.send_error(client, ErrorCode.UPSTREAM_FAILED, str(exc), sid=session.sid)
                 await server.end_turn(session, "error")
             return
         except ValueError as exc:  # bad input discovered mid-turn (e.g. a rate change)

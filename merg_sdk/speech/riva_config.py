@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from merg_sdk.netaddr import host_of, is_loopback
+from merg_sdk.upstream import UpstreamError
 
 if TYPE_CHECKING:
     import grpc
@@ -45,7 +46,7 @@ class RivaErrorCode(StrEnum):
     """The server failed the request itself."""
 
 
-class RivaError(RuntimeError):
+class RivaError(UpstreamError):
     """A failed Riva call, with a stable `code` and a message for people."""
 
     def __init__(self, code: RivaErrorCode | str, message: str) -> None:

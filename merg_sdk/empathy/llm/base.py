@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, Protocol
 
+from merg_sdk.upstream import UpstreamError
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -67,7 +69,7 @@ class LLMErrorCode(StrEnum):
     """The engine rejected or failed the request (context too long, load failure...)."""
 
 
-class LLMError(Exception):
+class LLMError(UpstreamError):
     """A failed generation, with a stable `code` and a message for people."""
 
     def __init__(self, code: LLMErrorCode | str, message: str = "") -> None:

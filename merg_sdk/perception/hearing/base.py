@@ -15,6 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
+from merg_sdk.upstream import UpstreamError
+
 #: Every recogniser takes audio at this rate (the server resamples to it).
 SAMPLE_RATE = 16_000
 
@@ -29,7 +31,7 @@ class Transcript:
     audio_s: float = 0.0  # seconds of audio this transcript covers
 
 
-class RecognitionError(RuntimeError):
+class RecognitionError(UpstreamError):
     """The backend failed (down, timed out, refused); the message says which and why."""
 
 
