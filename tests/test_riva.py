@@ -33,6 +33,7 @@ from merg_sdk.speech.backends import TTSConfig, create_tts
 from merg_sdk.speech.backends.piper import PiperTTS
 from merg_sdk.speech.backends.riva import RivaTTS, RivaTTSSettings, to_ssml
 from merg_sdk.speech.base import Prosody
+from merg_sdk.speech.prosody import prosody_for
 from merg_sdk.speech.riva_config import RivaConnection, RivaError, RivaErrorCode
 from tests.riva_test_server import VOICE_NAME, RivaTestServer, ServerTLS
 
@@ -73,6 +74,21 @@ def test_ssml_escapes_text_and_clamps_prosody_to_rivas_ranges() -> None:
     assert to_ssml("Hello.", Prosody()) == "<speak>Hello.</speak>"
     sad = ET.fromstring(to_ssml("Oh.", Prosody(rate=0.85, volume=0.8))).find("prosody")
     assert sad is not None and sad.attrib == {"rate": "85%", "volume": "-1.9dB"}
+
+
+def test_the_reply_emotion_sets_rate_pitch_and_volume_in_the_request(
+    riva: RivaTestServer,
+) -> None:
+    engine = riva_tts(riva.uri, pitch=0.25)
+    engine.synthesize(SENTENCE, engine.default_voice, prosody_for("sad", 1.0))
+    sad = ET.fromstring(riva.behaviour.synth_requests[-1].text).find("prosody")
+    engine.synthesize(SENTENCE, engine.default_voice, prosody_for("surprised", 0.5))
+    surprised = ET.fromstring(riva.behaviour.synth_requests[-1].text).find("prosody")
+    assert sad is not None and surprised is not None
+    assert float(sad.attrib["pitch"]) < 0 < float(surprised.attrib["pitch"])
+    assert float(sad.attrib["pitch"]) == pytest.approx(0.25 + prosody_for("sad", 1.0).pitch)
+    assert int(sad.attrib["rate"].rstrip("%")) < 100 < int(surprised.attrib["rate"].rstrip("%"))
+    assert sad.attrib["volume"].startswith("-")
 
 
 # --- synthesis --------------------------------------------------------------------------------

@@ -42,10 +42,16 @@ class ClauseAudio:
 
 @dataclass(frozen=True, slots=True)
 class Prosody:
-    """Delivery for a clause: rate (1 = the voice's own pace) and loudness."""
+    """Delivery for a clause: rate (1 = the voice's own pace), loudness and pitch.
+
+    `pitch` is a shift in units of the voice's own pitch variation (0 = its usual
+    level; +1 one deviation higher), the unit Riva's SSML takes; engines that cannot
+    shift pitch (Piper) ignore it.
+    """
 
     rate: float = 1.0
     volume: float = 1.0
+    pitch: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

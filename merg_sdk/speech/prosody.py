@@ -1,4 +1,4 @@
-"""Emotion -> delivery (rate, loudness), as data, so a line sounds the way the face looks."""
+"""Emotion -> delivery (rate, loudness, pitch), as data, so a line sounds the way the face looks."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class _Delivery(BaseModel):
 
     rate: float = Field(ge=0.5, le=2.0)
     volume: float = Field(ge=0.1, le=2.0)
+    pitch: float = Field(0.0, ge=-2.0, le=2.0)
 
 
 class _ProsodyFile(RootModel[dict[str, _Delivery]]):
@@ -27,7 +28,7 @@ class _ProsodyFile(RootModel[dict[str, _Delivery]]):
 @cache
 def emotion_prosody(path: Path = _DEFAULT_FILE) -> dict[str, Prosody]:
     table = _ProsodyFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).root
-    return {name: Prosody(rate=d.rate, volume=d.volume) for name, d in table.items()}
+    return {name: Prosody(rate=d.rate, volume=d.volume, pitch=d.pitch) for name, d in table.items()}
 
 
 def prosody_for(emotion: str, intensity: float) -> Prosody:
@@ -36,4 +37,5 @@ def prosody_for(emotion: str, intensity: float) -> Prosody:
     return Prosody(
         rate=1.0 + (full.rate - 1.0) * intensity,
         volume=1.0 + (full.volume - 1.0) * intensity,
+        pitch=full.pitch * intensity,
     )

@@ -1,7 +1,7 @@
 """NVIDIA Riva text-to-speech over gRPC (`nvidia-riva-client`), for GPU voices on a server.
 
 Each clause is one `SynthesizeOnline` call: SSML carries the clause's delivery
-(rate and loudness from the emotion, a voice-wide pitch), audio streams back
+(rate, loudness and pitch from the emotion, plus a voice-wide pitch), audio streams back
 as 16-bit PCM at the rate asked for. Riva gives no phoneme timings, so
 `ClauseAudio.phonemes` is empty and the face comes from the audio-driven
 lip-sync model. Voices are listed from the server (`GetRivaSynthesisConfig`)
@@ -57,7 +57,8 @@ class RivaTTSSettings(BaseModel):
     ssml: bool = True
     """Send prosody as SSML; off for models without SSML support (text is then plain)."""
     pitch: float = Field(0.0, ge=PITCH_RANGE[0], le=PITCH_RANGE[1])
-    """A voice-wide pitch shift in Riva's units (the voice's pitch deviations)."""
+    """A voice-wide pitch shift in Riva's units (the voice's pitch deviations), added
+    to each clause's emotional pitch before clamping to Riva's range."""
     first_audio_timeout_s: float = Field(5.0, gt=0)
     """The longest wait for a clause's first audio before `timeout`."""
     clause_timeout_s: float = Field(30.0, gt=0)
@@ -201,7 +202,7 @@ class RivaTTS:
 
         s = self.settings
         request = riva_tts_pb2.SynthesizeSpeechRequest(
-            text=to_ssml(text, prosody, s.pitch) if s.ssml else text,
+            text=to_ssml(text, prosody, s.pitch + prosody.pitch) if s.ssml else text,
             language_code=s.language_code,
             encoding=riva_audio_pb2.AudioEncoding.LINEAR_PCM,
             sample_rate_hz=s.sample_rate_hz,
