@@ -205,6 +205,29 @@ def evaluate_empathy(
     run_evaluation(use_llm=not no_llm, limit=limit, e2e=e2e, json_path=json, console=console)
 
 
+@app.command("evaluate-safety")
+def evaluate_safety(
+    path: Annotated[Path, typer.Argument(help="A labelled YAML set (crisis: / safe: lists).")],
+    show_items: Annotated[
+        bool, typer.Option(help="List the missed and wrongly flagged messages.")
+    ] = False,
+) -> None:
+    """Measure the server's crisis detector on a labelled set of your own."""
+    from merg_sdk.empathy.evaluate_safety import load_labelled_set, report, score
+    from merg_sdk.empathy.safety import SemanticSafety
+    from merg_sdk.perception.text_affect import TextAffect
+
+    try:
+        items = load_labelled_set(path)
+    except ValueError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from error
+    with console.status(f"{len(items)} messages through the crisis detector"):
+        detect = SemanticSafety(TextAffect.load(threads=1).encoder.encode_one)
+        scores = score(items, detect)
+    report(scores, console, show_items=show_items)
+
+
 app.add_typer(relay_app, name="relay")
 register_viewer(app)
 register_render(app)
