@@ -44,3 +44,25 @@ def test_every_strategy_has_a_fallback_that_fills_its_slots() -> None:
         text = fallback_reply(strategy, "sad", "losing your job", seed=1)
         assert "{" not in text and len(text.split()) >= 4
     assert "{" not in fallback_reply("Question", "", None, seed=2)
+
+
+def test_good_news_gets_a_glad_fallback_and_the_cause_keeps_its_subject() -> None:
+    from merg_sdk.empathy.guard import second_person
+    from merg_sdk.empathy.tables import load_fallbacks
+
+    assert second_person("got the job at the animal shelter") == (
+        "you got the job at the animal shelter"
+    )
+    assert second_person("my dog died") == "your dog died"
+    assert second_person("was fired on Monday") == "you were fired on Monday"
+    for strategy, lines in load_fallbacks().items():
+        for seed in range(4):
+            glad = fallback_reply(strategy, "excited", "got the job", seed, glad=True)
+            assert "{" not in glad and "hardest" not in glad and "coping" not in glad
+            if lines.glad_with_cause:
+                assert glad in {
+                    t.format(feeling="excited", cause="you got the job")
+                    for t in lines.glad_with_cause
+                }
+    sad = {fallback_reply("Question", "sad", "lost my job", seed) for seed in range(8)}
+    assert any("hardest part since you lost your job" in line for line in sad)

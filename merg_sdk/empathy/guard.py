@@ -108,17 +108,33 @@ SECOND_PERSON = {
 }  # fmt: skip
 
 
+#: A cause that starts with one of these lost its subject ("I got the job" is read as
+#: "got the job"); the fallback's sentence needs it back ("since you got the job").
+SUBJECTLESS = frozenset(
+    "just finally recently lost failed got won passed broke were had did made took "
+    "left found went came fell gave heard met told".split()
+)
+
+
 def second_person(cause: str) -> str:
-    """'my dog died' -> 'your dog died': the user's words, said back to them."""
+    """'my dog died' -> 'your dog died', 'got the job' -> 'you got the job': the user's
+    words, said back to them as a clause."""
     words = [SECOND_PERSON.get(word.lower(), word) for word in cause.strip(" .,!?").split()]
+    if words and words[0].lower() in SUBJECTLESS:
+        words.insert(0, "you")
     text = " ".join(words)
     return text[:1].lower() + text[1:] if text else text
 
 
-def fallback_reply(strategy: str, feeling: str, cause: str | None, seed: int) -> str:
-    """The strategy realised from the persona's stock phrasing, filled with this turn's facts."""
+def fallback_reply(
+    strategy: str, feeling: str, cause: str | None, seed: int, *, glad: bool = False
+) -> str:
+    """The strategy realised from the persona's stock phrasing, filled with this turn's facts;
+    `glad` (the user's news is good) picks the lines written for good news, where there are."""
     table = load_fallbacks()
     lines = table.get(strategy) or table["Others"]
     options = lines.with_cause if cause else lines.without_cause
+    if glad:
+        options = (lines.glad_with_cause if cause else lines.glad_without_cause) or options
     template = random.Random(seed).choice(options)
     return template.format(feeling=feeling or "this way", cause=second_person(cause or ""))

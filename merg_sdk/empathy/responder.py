@@ -26,6 +26,7 @@ _FIRST_CLAUSE_BREAK = re.compile(r"(?<=,)\s+")
 FIRST_CLAUSE_MIN_WORDS = 4  # a first clause may end at a comma, to start speaking sooner
 MAX_CLAUSES = 3
 MAX_SKIPPED = 1
+GLAD_VALENCE = 0.3  # the user's valence from which a fallback meets good news as good news
 ECHO_WINDOW = 6  # the LLM's first words that may not repeat the opener
 INTERJECTIONS = frozenset("oh mm mmm hmm okay ok ugh aw whoa wow right i see sure well ah".split())
 REPEATED = "repeats earlier words"
@@ -144,7 +145,10 @@ async def compose_reply(
         feeling, cause = plan.feeling, plan.user.cause
         spoken = 1
         outcome.fallback = True
-        yield ReplyClause(fallback_reply(plan.strategy, feeling, cause, seed), "fallback")
+        glad = plan.user.vad[0] >= GLAD_VALENCE
+        yield ReplyClause(
+            fallback_reply(plan.strategy, feeling, cause, seed, glad=glad), "fallback"
+        )
     outcome.clauses = spoken
 
 

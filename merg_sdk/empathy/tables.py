@@ -65,6 +65,9 @@ class FallbackLines(BaseModel):
 
     with_cause: list[str] = Field(min_length=1)
     without_cause: list[str] = Field(min_length=1)
+    glad_with_cause: list[str] = []
+    """Lines for good news (the user's valence is positive); empty: the lines above."""
+    glad_without_cause: list[str] = []
 
 
 class Fallbacks(RootModel[dict[str, FallbackLines]]):
