@@ -66,3 +66,17 @@ def test_good_news_gets_a_glad_fallback_and_the_cause_keeps_its_subject() -> Non
                 }
     sad = {fallback_reply("Question", "sad", "lost my job", seed) for seed in range(8)}
     assert any("hardest part since you lost your job" in line for line in sad)
+
+
+def test_a_short_stock_lead_in_is_dropped_once_but_a_long_detour_ends_the_llm() -> None:
+    from merg_sdk.empathy.responder import ReplyOutcome, _skippable
+
+    short = "I see, I understand your perspective,"
+    long = "It is a huge responsibility to run a bakery in the old town these days."
+    off = ReplyOutcome(rejected=f"off topic: {short!r}")
+    assert _skippable(off, spoken=0, skipped=0, clause=short)
+    assert not _skippable(off, spoken=0, skipped=1, clause=short)  # only once
+    assert not _skippable(off, spoken=1, skipped=0, clause=short)  # only before any clause
+    assert not _skippable(ReplyOutcome(rejected=f"off topic: {long!r}"), 0, 0, long)
+    assert _skippable(ReplyOutcome(rejected="repeats earlier words: 'x'"), 0, 0, long)
+    assert not _skippable(ReplyOutcome(rejected="harmful content: 'x'"), 0, 0, "x y")

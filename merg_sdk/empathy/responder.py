@@ -30,6 +30,8 @@ GLAD_VALENCE = 0.3  # the user's valence from which a fallback meets good news a
 ECHO_WINDOW = 6  # the LLM's first words that may not repeat the opener
 INTERJECTIONS = frozenset("oh mm mmm hmm okay ok ugh aw whoa wow right i see sure well ah".split())
 REPEATED = "repeats earlier words"
+OFF_TOPIC = "off topic"
+STOCK_LEAD_IN_WORDS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,7 @@ async def compose_reply(
                             skipped += 1  # "Oh, I'm so sorry." then "I'm so sorry to hear..."
                             continue
                         if not await check(clause):
-                            if _skippable(outcome, spoken, skipped):
+                            if _skippable(outcome, spoken, skipped, clause):
                                 skipped += 1  # a stock first phrase: drop it, keep listening
                                 continue
                             raise _Rejected
@@ -169,11 +171,16 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 
 
-def _skippable(outcome: ReplyOutcome, spoken: int, skipped: int) -> bool:
-    """Small models open with the same phrase every turn ("I'm so sorry to hear that");
-    the first such clause is dropped rather than ending the LLM's part."""
-    repeated = (outcome.rejected or "").startswith(REPEATED)
-    return repeated and spoken == 0 and skipped < MAX_SKIPPED
+def _skippable(outcome: ReplyOutcome, spoken: int, skipped: int, clause: str = "") -> bool:
+    """Small models open with the same phrase every turn ("I'm so sorry to hear that") or
+    with a short stock lead-in that names nothing of the user's words ("I see, I
+    understand your perspective,"); the first such clause is dropped rather than ending
+    the LLM's part. A long off-topic clause still ends it."""
+    rejected = outcome.rejected or ""
+    stock = rejected.startswith(REPEATED) or (
+        rejected.startswith(OFF_TOPIC) and len(_words(clause)) <= STOCK_LEAD_IN_WORDS
+    )
+    return stock and spoken == 0 and skipped < MAX_SKIPPED
 
 
 class _Rejected(Exception):
