@@ -28,8 +28,9 @@ OTHER_TEXTS = [
     ROOT / "merg_sdk" / "perception" / "data" / "prototypes.yaml",
     ROOT / "tests" / "data" / "text_affect_eval.yaml",
     ROOT / "tests" / "data" / "text_affect_dev.yaml",
-    ROOT / "merg_sdk" / "perception" / "data" / "utterances.yaml",
+    *sorted((ROOT / "merg_sdk" / "perception" / "data").glob("utterances*.yaml")),
     ROOT / "training" / "text_affect" / "dev.yaml",
+    ROOT / "training" / "text_affect" / "dev_conversations.yaml",
     *(p for p in sorted(DATA_DIR.glob("*.yaml")) if p != DATA_PATH),
 ]
 

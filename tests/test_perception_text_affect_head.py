@@ -23,12 +23,17 @@ from merg_sdk.perception.classifier import (
 )
 from merg_sdk.perception.cues import scan
 from merg_sdk.perception.encoder import DIM
-from merg_sdk.perception.tables import DATA_DIR, load_lexicon, load_prototypes, load_utterances
+from merg_sdk.perception.tables import (
+    load_lexicon,
+    load_prototypes,
+    load_utterances,
+    utterance_paths,
+)
 from merg_sdk.perception.types import MOTION_EMOTIONS
 from tests.copying import all_runs, runs, yaml_strings
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV = ROOT / "training" / "text_affect" / "dev.yaml"
+DEVS = sorted((ROOT / "training" / "text_affect").glob("dev*.yaml"))
 HELD_OUT = [
     ROOT / "tests" / "data" / "text_affect_eval.yaml",
     ROOT / "merg_sdk" / "empathy" / "data" / "evaluation.yaml",
@@ -46,26 +51,46 @@ def _train_module():
     return module
 
 
-def _texts(path: Path) -> list[str]:
-    return [text for conversation in load_utterances(path) for _, text in conversation]
+def _texts(*paths: Path) -> list[str]:
+    return [
+        text for path in paths for conversation in load_utterances(path) for _, text in conversation
+    ]
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def test_training_and_dev_splits_are_large_and_cover_every_emotion() -> None:
-    for path, least in ((DATA_DIR / "utterances.yaml", 400), (DEV, 100)):
-        counts = Counter(e for c in load_utterances(path) for e, _ in c)
-        assert sum(counts.values()) >= least, path
-        assert set(counts) == set(MOTION_EMOTIONS), path
-        assert min(counts.values()) >= 8, counts
+    train = [c for path in utterance_paths() for c in load_utterances(path)]
+    assert len(utterance_paths()) >= 2 and len(DEVS) >= 2
+    for name, conversations, least in (
+        ("training", train, 1300),
+        *((path.name, load_utterances(path), 100) for path in DEVS),
+    ):
+        counts = Counter(e for c in conversations for e, _ in c)
+        assert sum(counts.values()) >= least, name
+        assert set(counts) == set(MOTION_EMOTIONS), name
+        assert min(counts.values()) >= 4, (name, counts)
 
 
-def test_no_training_sentence_is_in_the_dev_split_or_copied_from_the_held_out_sets() -> None:
-    train, dev = _texts(DATA_DIR / "utterances.yaml"), _texts(DEV)
-    key = lambda s: " ".join(s.lower().split())  # noqa: E731
-    assert len({key(s) for s in train}) == len(train)
-    assert not {key(s) for s in train} & {key(s) for s in dev}
-    shared = all_runs(yaml_strings(HELD_OUT))
+def test_no_training_sentence_is_in_a_dev_split_or_copied_from_the_held_out_sets() -> None:
+    train, dev = _texts(*utterance_paths()), _texts(*DEVS)
+    assert len({_key(s) for s in train}) == len(train)
+    assert len({_key(s) for s in dev}) == len(dev)
+    assert not {_key(s) for s in train} & {_key(s) for s in dev}
+    held_out = yaml_strings(HELD_OUT)
+    shared, same = all_runs(held_out), {_key(s) for s in held_out}
     for text in train + dev:
-        assert not runs(text) & shared, text
+        copied = bool(runs(text) & shared)  # (a bool, so a failure never prints held-out text)
+        assert not copied, text
+    # the files added after the first two also share no whole sentence, however short
+    newer = [
+        p for p in [*utterance_paths(), *DEVS] if p.name not in ("utterances.yaml", "dev.yaml")
+    ]
+    for text in _texts(*newer):
+        copied = _key(text) in same
+        assert not copied, text
 
 
 def test_bad_utterances_fail_on_load(tmp_path: Path) -> None:

@@ -184,6 +184,16 @@ def load_lexicon(path: Path | None = None, emotions: tuple[str, ...] = ()) -> Le
     )
 
 
+def utterance_paths() -> tuple[Path, ...]:
+    """The classifier's training files: utterances.yaml and every utterances_*.yaml beside it."""
+    return tuple(sorted(DATA_DIR.glob("utterances*.yaml")))
+
+
+def load_all_utterances() -> tuple[Conversation, ...]:
+    """Every training conversation, file by file in `utterance_paths()` order."""
+    return tuple(c for path in utterance_paths() for c in load_utterances(path))
+
+
 def load_utterances(path: Path | None = None) -> tuple[Conversation, ...]:
     """Load the classifier's labelled conversations (utterances.yaml, or a split in that form)."""
     data, _ = _read(path or DATA_DIR / "utterances.yaml")
