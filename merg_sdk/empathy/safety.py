@@ -111,6 +111,17 @@ def without_protective(lowered: str) -> tuple[str, bool]:
     return lowered, found
 
 
+def classifier_text(segment: str) -> str:
+    """What the classifier embeds: the segment with its protective statements cut out.
+    Why: "i have no plans to harm myself" sits next to self-harm in embedding space
+    whatever the negation says, so the reassurance is removed rather than weighed,
+    and only what else the segment says is read. Segments without one pass as is."""
+    blanked, found = without_protective(normalise(segment))
+    if not found:
+        return segment
+    return " ".join(blanked.replace("~", " ").split()).strip(" ,.;") or "ok"
+
+
 def check_safety(text: str) -> SafetyFlag | None:
     """The first crisis category the text's patterns match, or None."""
     table = _table()
@@ -238,7 +249,7 @@ class SemanticSafety:
         parts = segments(text)
         if not parts:
             return None
-        vectors = np.stack([_unit(self._encode(p)) for p in parts])
+        vectors = np.stack([_unit(self._encode(classifier_text(p))) for p in parts])
         probs, high = self.model.probabilities(self.model.features(vectors, parts))
         risk = 1.0 - probs[:, self.model.classes.index("none")]
         best = int(np.argmax(risk))

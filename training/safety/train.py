@@ -1,16 +1,23 @@
 """Train the safety classifier and write merg_sdk/empathy/data/safety_model.npz.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python training/safety/train.py [--report]
+    HF_HUB_OFFLINE=1 .venv/bin/python training/safety/train.py [--report] [--cv files]
 
-Reads the hand-written corpus (corpus_crisis.yaml, corpus_none.yaml), expands
-templates.yaml, adds lower-case, typo and long-message variants and the clauses of
-every non-crisis message (the runtime scores clauses too, so the model must know that
-"i am not suicidal" alone is not a crisis), embeds everything with the frozen
-all-MiniLM-L6-v2, and fits a multinomial logistic regression (numpy, from zeros,
-fixed template seed: the same weights every run). The threshold is the lowest one
-whose false-alarm rate on dev.yaml stays within budget, recall first, because a
-missed crisis costs far more than a gentle check-in.
-dev.yaml is never trained on.
+Reads the hand-written corpus (every corpus_*.yaml), expands templates.yaml, adds
+lower-case, typo and long-message variants and the clauses of every non-crisis
+message (the runtime scores clauses too, so the model must know that "i am not
+suicidal" alone is not a crisis), embeds everything with the frozen
+all-MiniLM-L6-v2 and fits a small head (numpy, from a fixed seed: the same weights
+every run).
+
+The honest estimate is cross-validation. `--cv files` leaves one corpus file out,
+trains on the rest and scores the held-out file's messages through the full runtime
+(patterns, then the classifier on every segment); files are written per register
+(slang, long messages, elderly, second-hand, hard negatives...), so a left-out file
+stands in for wordings nobody in training used. The default, `blocks`, holds out a
+fifth of every file in contiguous runs. The threshold is the lowest whose
+false-alarm rate stays within budget on the out-of-fold scores and the dev files
+pooled, recall first, because a missed crisis costs far more than a gentle
+check-in. Dev files are never trained on.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import os
 import random
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +41,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from merg_sdk.empathy.safety import (  # noqa: E402
     CATEGORIES,
     MODEL_PATH,
-    SafetyModel,
-    SemanticSafety,
     check_safety,
+    classifier_text,
     cue_features,
     segments,
 )
@@ -43,36 +50,52 @@ from merg_sdk.empathy.safety import (  # noqa: E402
 HERE = Path(__file__).resolve().parent
 DATA_ROOT = ROOT / "merg_sdk"
 CLASSES = ("none", *CATEGORIES)
+DEV_FILES = ("dev.yaml", "dev_fresh.yaml")
 SEED = 7
 PER_TEMPLATE = 14
-STEPS = 1500
-LEARNING_RATE = 0.5
-L2 = 1e-3
-#: The threshold keeps dev false alarms at or under this rate (the goal is <= 5%).
-FALSE_ALARM_BUDGET = 0.05
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Head shape and fit; chosen by --cv (see the report in the module docstring)."""
+
+    hidden: int = 0
+    steps: int = 1500
+    learning_rate: float = 0.5
+    l2: float = 1e-3
+    none_weight: float = 1.0
+    #: The threshold keeps false alarms at or under this rate (the goal is <= 5%).
+    budget: float = 0.04
+
+
+SETTINGS = Settings()
 CACHE = Path(os.environ.get("MERG_SAFETY_CACHE", "/tmp/merg_safety_embeddings.npz"))
 
 Example = tuple[str, str, int]  # text, class, high severity (1) or borderline (0)
 
 
-def _load(name: str) -> dict:
-    return yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
+def _load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def hand_written() -> list[Example]:
+def corpus(path: Path) -> list[Example]:
     out: list[Example] = []
-    for path in sorted(HERE.glob("corpus_*.yaml")):
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for category, by_severity in spec.items():
-            if category == "none":
-                out += [(text, "none", 0) for text in by_severity]
-                continue
-            out += [
-                (text, category, int(severity == "high"))
-                for severity, texts in by_severity.items()
-                for text in texts
-            ]
+    for category, by_severity in _load(path).items():
+        if category == "none":
+            out += [(text, "none", 0) for text in by_severity]
+            continue
+        out += [
+            (text, category, int(severity == "high"))
+            for severity, texts in by_severity.items()
+            for text in texts
+        ]
     return out
+
+
+def hand_written() -> dict[str, list[Example]]:
+    """Corpus files by name: the groups of the cross-validation."""
+    return {path.stem: corpus(path) for path in sorted(HERE.glob("corpus_*.yaml"))}
 
 
 def everyday() -> list[Example]:
@@ -81,15 +104,15 @@ def everyday() -> list[Example]:
     look-alike the classifier must learn to leave alone. Any the patterns flag are
     left out rather than trusted as negatives."""
     data = DATA_ROOT / "perception" / "data"
-    prototypes = yaml.safe_load((data / "prototypes.yaml").read_text(encoding="utf-8"))
+    prototypes = _load(data / "prototypes.yaml")
     texts = [t for e in prototypes["emotions"].values() for t in e["examples"]]
-    utterances = yaml.safe_load((data / "utterances.yaml").read_text(encoding="utf-8"))
-    texts += [t for turns in utterances["conversations"] for turn in turns for t in turn.values()]
+    spec = _load(data / "utterances.yaml")
+    texts += [t for turns in spec["conversations"] for turn in turns for t in turn.values()]
     return [(t, "none", 0) for t in dict.fromkeys(texts) if check_safety(t) is None]
 
 
 def from_templates(rng: random.Random) -> list[Example]:
-    spec = _load("templates.yaml")
+    spec = _load(HERE / "templates.yaml")
     slots = {**spec["slots"], **spec["extra_slots"]}
     out: list[Example] = []
     for category, by_severity in spec["templates"].items():
@@ -137,18 +160,20 @@ def casual(text: str, rng: random.Random) -> str:
     return out
 
 
-def augmented(examples: list[Example], rng: random.Random) -> list[Example]:
-    fillers = _load("templates.yaml")["slots"]["filler"]
-    negatives = [t for t, c, _ in examples if c == "none"]
+def augmented(examples: list[Example], padding: list[str]) -> list[Example]:
+    """Variants of each example, seeded by its text so a cross-validation fold gets
+    exactly the variants the full run does (and the embedding cache answers them).
+    `padding` is the ordinary text a crisis sentence is buried in."""
     out = list(examples)
     for text, category, high in examples:
+        rng = random.Random(f"{SEED}:{text}")
         if rng.random() < 0.5:
             out.append((casual(text, rng), category, high))
         if rng.random() < 0.3:
             out.append((typo(text, rng), category, high))
-        if rng.random() < 0.3:
-            before = rng.sample(fillers, rng.randrange(0, 3))
-            after = rng.sample(fillers + negatives, rng.randrange(1, 3))
+        if rng.random() < 0.4:
+            before = rng.sample(padding, rng.randrange(0, 3))
+            after = rng.sample(padding, rng.randrange(1, 3))
             out.append((" ".join([*before, text, *after]), category, high))
     # Clauses of non-crisis messages are non-crisis too (the runtime scores them alone).
     for text in dict.fromkeys(t for t, c, _ in out if c == "none"):
@@ -156,8 +181,11 @@ def augmented(examples: list[Example], rng: random.Random) -> list[Example]:
     return list(dict.fromkeys(out))
 
 
-def dev_items() -> list[tuple[str, str]]:
-    dev = _load("dev.yaml")
+def dev_items(name: str) -> list[tuple[str, str]]:
+    path = HERE / name
+    if not path.is_file():
+        return []
+    dev = _load(path)
     items = [(t, c) for c, texts in dev["crisis"].items() for t in texts]
     return items + [(t, "none") for t in dev["none"]]
 
@@ -188,33 +216,60 @@ class Embedder:
             )
         return np.stack([self.table[t] for t in texts])
 
-    def one(self, text: str) -> np.ndarray:
-        return self([text])[0]
-
 
 def features(embed: Embedder, texts: list[str]) -> np.ndarray:
+    """[embedding, cues] rows, as the runtime builds them."""
     cues = np.stack([cue_features(t) for t in texts])
-    return np.concatenate([embed(texts), cues], axis=1).astype(np.float32)
+    vectors = embed([classifier_text(t) for t in texts])
+    return np.concatenate([vectors, cues], axis=1).astype(np.float32)
 
 
-def fit_softmax(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> list[np.ndarray]:
-    """Multinomial logistic regression, full-batch gradient descent from zeros (no
-    randomness), class-balanced weights, L2. A linear head on frozen embeddings: with
-    a corpus of a few thousand sentences an MLP only memorised it (checked on dev)."""
+def forward(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Class probabilities, as merg_sdk.empathy.safety.SafetyModel computes them."""
+    h = x
+    layers = list(zip(params[::2], params[1::2], strict=True))
+    for i, (w, b) in enumerate(layers):
+        h = h @ w + b
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    h = h - h.max(axis=1, keepdims=True)
+    p = np.exp(h)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, s: Settings) -> list[np.ndarray]:
+    """Softmax head by full-batch gradient descent (linear from zeros; with `hidden`
+    units, one ReLU layer from a fixed seed), class-balanced weights, L2."""
     k = len(CLASSES)
-    w = np.zeros((x.shape[1], k), np.float32)
-    b = np.zeros(k, np.float32)
+    rng = np.random.default_rng(SEED)
+    dims = [x.shape[1], *([s.hidden] if s.hidden else []), k]
+    params: list[np.ndarray] = []
+    for i in range(len(dims) - 1):
+        scale = 0.0 if s.hidden == 0 else np.sqrt(2.0 / dims[i])
+        params += [
+            (rng.standard_normal((dims[i], dims[i + 1])) * scale).astype(np.float32),
+            np.zeros(dims[i + 1], np.float32),
+        ]
     onehot = np.eye(k, dtype=np.float32)[y]
     share = (weights / weights.sum()).astype(np.float32)[:, None]
-    for _ in range(STEPS):
-        logits = x @ w + b
+    for _ in range(s.steps):
+        acts = [x]
+        for i in range(0, len(params) - 2, 2):
+            acts.append(np.maximum(acts[-1] @ params[i] + params[i + 1], 0.0))
+        logits = acts[-1] @ params[-2] + params[-1]
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         p /= p.sum(axis=1, keepdims=True)
         g = (p - onehot) * share
-        w -= LEARNING_RATE * (x.T @ g + L2 * w)
-        b -= LEARNING_RATE * g.sum(0)
-    return [w, b]
+        grads: list[np.ndarray] = []
+        for i in range(len(params) - 2, -1, -2):
+            a = acts[i // 2]
+            gw, gb = a.T @ g + s.l2 * params[i], g.sum(0)
+            if i > 0:
+                g = (g @ params[i].T) * (a > 0)
+            grads = [gw, gb, *grads]
+        params = [p_ - s.learning_rate * g_ for p_, g_ in zip(params, grads, strict=True)]
+    return params
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 800) -> tuple[np.ndarray, float]:
@@ -231,110 +286,214 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 800) -> tuple[np.nda
     return w.astype(np.float32), float(b)
 
 
+class Trainer:
+    """Builds the training set without some corpus files and fits the head on it."""
+
+    def __init__(self, embed: Embedder, s: Settings) -> None:
+        self.embed, self.s = embed, s
+        self.groups = hand_written()
+        self.fixed = everyday() + from_templates(random.Random(SEED))
+        fillers = _load(HERE / "templates.yaml")["slots"]["filler"]
+        self.padding = fillers + [t for t, _, _ in everyday()]
+
+    def examples(self, without: set[tuple[str, int]] | None = None) -> list[Example]:
+        """Everything but the held-out (file, line index) pairs."""
+        without = without or set()
+        kept = [
+            e
+            for name, group in self.groups.items()
+            for i, e in enumerate(group)
+            if (name, i) not in without
+        ]
+        return augmented(kept + self.fixed, self.padding)
+
+    def fit(self, examples: list[Example]) -> tuple[list[np.ndarray], tuple[np.ndarray, float]]:
+        x = features(self.embed, [t for t, _, _ in examples])
+        y = np.array([CLASSES.index(c) for _, c, _ in examples])
+        counts = np.bincount(y, minlength=len(CLASSES)).astype(np.float32)
+        class_weight = len(y) / (len(CLASSES) * np.maximum(counts, 1))
+        class_weight[0] *= self.s.none_weight
+        params = fit(x, y, class_weight[y].astype(np.float32), self.s)
+        crisis = y > 0
+        high = np.array([h for _, _, h in examples], np.float32)[crisis]
+        return params, fit_logistic(x[crisis], high)
+
+
+class Scored:
+    """Messages read as the runtime reads them: pattern flag, and per segment the
+    feature row; `risks` gives each message's riskiest segment under some weights."""
+
+    def __init__(self, embed: Embedder, items: list[tuple[str, str]]) -> None:
+        self.items = items
+        self.pattern = [check_safety(t) for t, _ in items]
+        parts = [segments(t) for t, _ in items]
+        self.owner = np.repeat(np.arange(len(items)), [len(p) for p in parts])
+        self.x = features(embed, [p for ps in parts for p in ps])
+
+    def risks(self, params: list[np.ndarray]) -> tuple[np.ndarray, list[str]]:
+        p = forward(params, self.x)
+        risk = 1.0 - p[:, 0]
+        best = np.full(len(self.items), -1.0)
+        category = ["none"] * len(self.items)
+        for row, (owner, r) in enumerate(zip(self.owner, risk, strict=True)):
+            if r > best[owner]:
+                best[owner] = r
+                category[owner] = CLASSES[1 + int(np.argmax(p[row, 1:]))]
+        return best, category
+
+
+@dataclass
+class Result:
+    """Out-of-sample readings of some messages, and their truth."""
+
+    truth: list[str]
+    risk: np.ndarray
+    predicted: list[str]
+    pattern: list[str | None]
+    texts: list[str]
+
+    @classmethod
+    def of(cls, scored: Scored, params: list[np.ndarray]) -> Result:
+        risk, predicted = scored.risks(params)
+        return cls(
+            [c for _, c in scored.items],
+            risk,
+            predicted,
+            [f.category if f else None for f in scored.pattern],
+            [t for t, _ in scored.items],
+        )
+
+    def __add__(self, other: Result) -> Result:
+        return Result(
+            self.truth + other.truth,
+            np.concatenate([self.risk, other.risk]),
+            self.predicted + other.predicted,
+            self.pattern + other.pattern,
+            self.texts + other.texts,
+        )
+
+    def flagged(self, threshold: float) -> np.ndarray:
+        return (self.risk >= threshold) | np.array([p is not None for p in self.pattern])
+
+    def threshold(self, budget: float) -> float:
+        """The lowest threshold whose false-alarm rate is within budget."""
+        none = np.array([t == "none" for t in self.truth])
+        allowed = int(budget * none.sum())
+        pattern_alarms = sum(p is not None for p, n in zip(self.pattern, none, strict=True) if n)
+        risks = np.sort(self.risk[none & ~self.flagged(2.0)])[::-1]
+        spare = max(0, allowed - pattern_alarms)
+        if spare >= len(risks):
+            return 0.2
+        return float(min(0.95, max(0.2, risks[spare] + 1e-4)))
+
+    def summary(self, threshold: float, title: str, show: bool = False) -> dict[str, float]:
+        flagged = self.flagged(threshold)
+        out: dict[str, float] = {}
+        cells = []
+        for category in (*CATEGORIES, "none"):
+            idx = [i for i, t in enumerate(self.truth) if t == category]
+            if idx:
+                out[category] = float(flagged[idx].mean())
+                cells.append(f"{category} {int(flagged[idx].sum())}/{len(idx)}")
+            if show:
+                for i in idx:
+                    if flagged[i] == (category == "none"):
+                        why = self.pattern[i] or self.predicted[i]
+                        print(f"      {self.risk[i]:.2f} {why:9s} [{category}] {self.texts[i]}")
+        crisis = [i for i, t in enumerate(self.truth) if t != "none"]
+        if crisis:
+            out["recall"] = float(flagged[crisis].mean())
+            right = sum(
+                flagged[i]
+                and (self.predicted[i] if self.risk[i] >= threshold else self.pattern[i])
+                == self.truth[i]
+                for i in crisis
+            )
+            out["category_accuracy"] = right / len(crisis)
+        print(
+            f"  {title:24s} recall {out.get('recall', float('nan')):6.1%}  "
+            f"false alarms {out.get('none', float('nan')):5.1%}  t={threshold:.3f}  "
+            + "  ".join(cells)
+        )
+        return out
+
+
+def crossval(trainer: Trainer, mode: str) -> Result:
+    """Each hand-written message scored by a head that never saw it. "blocks": K folds
+    of contiguous runs of every file (neighbouring lines share wordings, so a run is
+    held out whole); "files": leave one corpus file, i.e. one register, out."""
+    folds: list[dict[str, list[int]]] = []
+    if mode == "files":
+        folds = [{name: list(range(len(g)))} for name, g in trainer.groups.items()]
+    else:
+        for k in range(FOLDS):
+            folds.append(
+                {
+                    name: [i for i in range(len(g)) if i * FOLDS // len(g) == k]
+                    for name, g in trainer.groups.items()
+                }
+            )
+    pooled: Result | None = None
+    for fold in folds:
+        held = {(name, i) for name, idx in fold.items() for i in idx}
+        params, _ = trainer.fit(trainer.examples(held))
+        items = [(trainer.groups[n][i][0], trainer.groups[n][i][1]) for n, i in sorted(held)]
+        result = Result.of(Scored(trainer.embed, items), params)
+        pooled = result if pooled is None else pooled + result
+    assert pooled is not None
+    return pooled
+
+
 def save(path: Path, params: list[np.ndarray], sev: tuple[np.ndarray, float], t: float) -> None:
+    layers = {f"w{i // 2}": params[i].astype(np.float16) for i in range(0, len(params), 2)}
+    layers |= {f"b{i // 2}": params[i + 1].astype(np.float32) for i in range(0, len(params), 2)}
     np.savez_compressed(
         path,
         classes=np.array(CLASSES),
-        n_layers=np.array(1),
-        w0=params[0].astype(np.float16),
-        b0=params[1],
+        n_layers=np.array(len(params) // 2),
+        **layers,
         sev_w=sev[0],
         sev_b=np.array(sev[1], np.float32),
         threshold=np.array(t, np.float32),
     )
 
 
-def evaluate(detector: SemanticSafety, items: list[tuple[str, str]]) -> list[dict]:
-    rows = []
-    for text, category in items:
-        reading = detector.read(text)
-        pattern = check_safety(text)
-        rows.append(
-            {
-                "text": text,
-                "category": category,
-                "risk": reading.risk if reading else 0.0,
-                "predicted": reading.category if reading else "none",
-                "pattern": pattern.category if pattern else None,
-            }
-        )
-    return rows
-
-
-def choose_threshold(rows: list[dict]) -> float:
-    """The lowest threshold whose dev false-alarm rate is within budget."""
-    negatives = [r for r in rows if r["category"] == "none"]
-    allowed = int(FALSE_ALARM_BUDGET * len(negatives))
-    pattern_alarms = sum(r["pattern"] is not None for r in negatives)
-    risks = sorted((r["risk"] for r in negatives if r["pattern"] is None), reverse=True)
-    budget = max(0, allowed - pattern_alarms)
-    if budget >= len(risks):
-        return 0.5
-    return float(min(0.95, max(0.2, risks[budget] + 1e-4)))
-
-
-def summary(rows: list[dict], threshold: float, show: bool) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for category in (*CATEGORIES, "none"):
-        subset = [r for r in rows if r["category"] == category]
-        flagged = [r for r in subset if r["risk"] >= threshold or r["pattern"]]
-        out[category] = len(flagged) / len(subset)
-        label = "false alarms" if category == "none" else "recall"
-        print(f"  {category:10s} {label:12s} {len(flagged):3d}/{len(subset):3d}")
-        if show:
-            for r in subset:
-                hit = r in flagged
-                if hit == (category == "none"):
-                    print(f"      {r['risk']:.2f} {r['predicted']:9s} {r['text']}")
-    crisis = [r for r in rows if r["category"] != "none"]
-    hits = [r for r in crisis if r["risk"] >= threshold or r["pattern"]]
-    right = [
-        r
-        for r in hits
-        if (r["predicted"] if r["risk"] >= threshold else r["pattern"]) == r["category"]
-    ]
-    out["recall"] = len(hits) / len(crisis)
-    out["category_accuracy"] = len(right) / len(crisis)
-    print(
-        f"  recall {out['recall']:.1%}  false alarms {out['none']:.1%}  "
-        f"category accuracy {out['category_accuracy']:.1%}  threshold {threshold:.3f}"
-    )
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--report", action="store_true", help="list dev misses and alarms")
+    parser.add_argument("--report", action="store_true", help="list misses and alarms")
+    parser.add_argument(
+        "--cv",
+        choices=("blocks", "files"),
+        default="blocks",
+        help="out-of-sample estimate the threshold is chosen on (the model file uses blocks)",
+    )
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
 
-    rng = random.Random(SEED)
-    examples = augmented(hand_written() + everyday() + from_templates(rng), rng)
-    dev_texts = {t for t, _ in dev_items()}
+    embed = Embedder()
+    trainer = Trainer(embed, SETTINGS)
+    examples = trainer.examples()
+    devs = {name: dev_items(name) for name in DEV_FILES if dev_items(name)}
+    dev_texts = {t for items in devs.values() for t, _ in items}
     leaked = [t for t, _, _ in examples if t in dev_texts]
     if leaked:
         raise SystemExit(f"dev texts found in the training data: {leaked[:5]}")
     counts = {c: sum(1 for _, k, _ in examples if k == c) for c in CLASSES}
-    print(f"training examples: {len(examples)} {counts}")
+    print(f"training examples: {len(examples)} {counts}  {SETTINGS}")
 
-    embed = Embedder()
-    texts = [t for t, _, _ in examples]
-    x = features(embed, texts)
-    y = np.array([CLASSES.index(c) for _, c, _ in examples])
-    class_weight = {c: len(y) / (len(CLASSES) * max(1, n)) for c, n in counts.items()}
-    weights = np.array([class_weight[CLASSES[i]] for i in y], np.float32)
-    params = fit_softmax(x, y, weights)
-    crisis = y > 0
-    high = np.array([h for _, _, h in examples], np.float32)[crisis]
-    severity = fit_logistic(x[crisis], high)
-
-    save(args.out, params, severity, 0.5)
-    detector = SemanticSafety(embed.one, SafetyModel(args.out))
-    rows = evaluate(detector, dev_items())
-    threshold = choose_threshold(rows)
+    params, severity = trainer.fit(examples)
+    results = {name: Result.of(Scored(embed, items), params) for name, items in devs.items()}
+    oof = crossval(trainer, args.cv)
+    # One pooled choice: a small dev file alone allows 3 alarms in 81 and swings the
+    # threshold on one sentence; out-of-fold plus dev negatives number over a thousand.
+    pooled = oof
+    for result in results.values():
+        pooled = pooled + result
+    threshold = pooled.threshold(SETTINGS.budget)
+    oof.summary(threshold, f"cross-validation ({args.cv})", args.report)
+    for name, result in results.items():
+        result.summary(threshold, name, args.report)
     save(args.out, params, severity, threshold)
-    print(f"dev split ({len(rows)} items):")
-    summary(rows, threshold, args.report)
     size = args.out.stat().st_size // 1024
     with np.load(args.out) as data:  # the zip's timestamps vary, the arrays do not
         digest = hashlib.sha256(b"".join(data[k].tobytes() for k in sorted(data))).hexdigest()
