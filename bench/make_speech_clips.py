@@ -1,13 +1,16 @@
 """Synthesise the hearing stage's test clips with voices MERG does not speak with.
 
 The ASR goal is measured on speech the project synthesises with voices it does
-not train on, plus noise. The sentences live in tests/data/hearing/sentences.txt;
-the voices are Debian's espeak-ng (formant synthesis, three variants) and flite
+not train on, plus noise. The test sentences live in tests/data/hearing/sentences.txt
+and a separate development set in dev_sentences.txt: settings are chosen on dev
+and test is measured once with them, so the test figure is not tuned to its own
+sentences. The voices are Debian's espeak-ng (formant synthesis, three variants) and flite
 (diphone/clustergen, four voices), never Piper's 'joe'. Clips are written as
 16 kHz mono WAV; noise is added later (and seeded) by the bench and the tests.
 
     apt-get install -y espeak-ng flite
-    python bench/make_speech_clips.py --out /tmp/merg-hearing-clips       # all 210
+    python bench/make_speech_clips.py --out /tmp/merg-hearing-clips       # all 210 test clips
+    python bench/make_speech_clips.py --sentences dev --out /tmp/merg-hearing-clips-dev
     python bench/make_speech_clips.py --subset --out tests/data/hearing   # the 8 committed
 """
 
@@ -25,7 +28,12 @@ import numpy as np
 from merg_sdk.perception.hearing.evaluation import read_wav, write_wav
 
 ROOT = Path(__file__).resolve().parent.parent
-SENTENCES = ROOT / "tests" / "data" / "hearing" / "sentences.txt"
+SENTENCE_SETS: dict[str, Path] = {
+    "test": ROOT / "tests" / "data" / "hearing" / "sentences.txt",
+    "dev": ROOT / "tests" / "data" / "hearing" / "dev_sentences.txt",
+}
+SENTENCES = SENTENCE_SETS["test"]
+CLIP_PREFIX = {"test": "s", "dev": "d"}  # dev clips never share a name with test clips
 
 VOICES: tuple[str, ...] = (
     "espeak:en-us+m3",
@@ -85,16 +93,25 @@ def trim(audio: np.ndarray, floor: float = 1e-3, margin: int = 800) -> np.ndarra
     return audio[max(0, loud[0] - margin) : loud[-1] + margin]
 
 
-def clip_name(voice: str, index: int) -> str:
-    return f"s{index:02d}_{voice.replace(':', '_').replace('+', '_').replace('-', '_')}"
+def clip_name(voice: str, index: int, prefix: str = "s") -> str:
+    return f"{prefix}{index:02d}_{voice.replace(':', '_').replace('+', '_').replace('-', '_')}"
 
 
-def make_clips(pairs: list[tuple[str, int]] | None = None) -> list[Clip]:
-    sentences = load_sentences()
+def make_clips(
+    pairs: list[tuple[str, int]] | None = None, sentence_set: str = "test"
+) -> list[Clip]:
+    """Every voice speaking every sentence of `sentence_set` ("test" or "dev"), or `pairs`."""
+    sentences = load_sentences(SENTENCE_SETS[sentence_set])
+    prefix = CLIP_PREFIX[sentence_set]
     if pairs is None:
         pairs = [(voice, index) for index in range(len(sentences)) for voice in VOICES]
     return [
-        Clip(clip_name(voice, index), voice, sentences[index], synthesise(voice, sentences[index]))
+        Clip(
+            clip_name(voice, index, prefix),
+            voice,
+            sentences[index],
+            synthesise(voice, sentences[index]),
+        )
         for voice, index in pairs
     ]
 
@@ -112,8 +129,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--subset", action="store_true", help="only the clips the tests use")
+    parser.add_argument(
+        "--sentences", choices=sorted(SENTENCE_SETS), default="test", help="which sentence set"
+    )
     args = parser.parse_args()
-    clips = make_clips(list(SUBSET) if args.subset else None)
+    if args.subset and args.sentences != "test":
+        parser.error("--subset names test sentences")
+    clips = make_clips(list(SUBSET) if args.subset else None, args.sentences)
     write_clips(clips, args.out)
     seconds = sum(len(clip.audio) for clip in clips) / 16000
     print(f"{len(clips)} clips, {seconds:.0f} s of speech -> {args.out}")
