@@ -223,7 +223,7 @@ def evaluate_safety(
         console.print(f"[red]{error}[/]")
         raise typer.Exit(2) from error
     with console.status(f"{len(items)} messages through the crisis detector"):
-        detect = SemanticSafety(TextAffect.load(threads=1).encoder.encode_one)
+        detect = SemanticSafety(TextAffect.load(threads=1, use_adapter=False).encoder.encode_one)
         scores = score(items, detect)
     report(scores, console, show_items=show_items)
 

@@ -41,6 +41,32 @@ def model_dir() -> Path:
     return path
 
 
+class VectorCache:
+    """The last `size` texts' embeddings, least recently used out first; frozen arrays.
+    Not locked: each encoder guards it with the lock it holds around its model."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def get(self, text: str) -> np.ndarray | None:
+        hit = self._items.get(text)
+        if hit is not None:
+            self._items.move_to_end(text)
+        return hit
+
+    def put(self, text: str, vec: np.ndarray) -> np.ndarray:
+        vec = np.asarray(vec, dtype=np.float32).reshape(DIM)
+        vec.setflags(write=False)
+        self._items[text] = vec
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return vec
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 class SentenceEncoder:
     """L2-normalised 384-d sentence embeddings as float32 numpy arrays."""
 
@@ -64,8 +90,7 @@ class SentenceEncoder:
         self._model.max_seq_length = MAX_TOKENS
         self._model.eval()
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache = VectorCache(cache_size)
 
     @property
     def fingerprint(self) -> str:
@@ -96,17 +121,11 @@ class SentenceEncoder:
         with self._lock:
             hit = self._cache.get(text)
             if hit is not None:
-                self._cache.move_to_end(text)
                 return hit
             vec = self._model.encode(
                 [text], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
             )
-            vec = np.asarray(vec, dtype=np.float32).reshape(DIM)
-            vec.setflags(write=False)
-            self._cache[text] = vec
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-            return vec
+            return self._cache.put(text, vec)
 
 
 def cached_matrix(

