@@ -153,3 +153,17 @@ def test_the_command_runs_a_slice_without_the_llm(tmp_path: Path) -> None:
     latency = summary["latency"]
     assert latency["perception"]["n"] == latency["plan"]["n"] == 12
     assert latency["perception"]["median_ms"] > 0 and latency["llm_first_token"]["n"] == 0
+
+
+def test_other_readers_labelled_every_turn_and_mostly_agree() -> None:
+    from merg_sdk.empathy.evaluate_report import _majority
+
+    turns = load_evaluation_set().turns()
+    assert all(len(t.readers) == 2 for t in turns)
+    for i in range(2):
+        agree = sum(t.readers[i] == t.emotion for t in turns) / len(turns)
+        assert agree >= 0.8  # people agree far more often than the reader does
+    label = turns[0].model_copy(update={"emotion": "sad", "readers": ("afraid", "afraid")})
+    assert _majority(label) == "afraid"
+    split = label.model_copy(update={"readers": ("afraid", "calm")})
+    assert _majority(split) is None

@@ -45,11 +45,13 @@ class Turn(BaseModel):
     crisis: Crisis = "none"
     hard: bool = False
     """A non-crisis turn sharing words with crisis language (false alarms come from these)."""
+    readers: tuple[str, ...] = ()
+    """The emotion other readers gave the turn on their own: how far people agree."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Turn:
-        if self.emotion not in MOTION_EMOTIONS:
-            raise ValueError(f"emotion must be one of {', '.join(MOTION_EMOTIONS)}")
+        if self.emotion not in MOTION_EMOTIONS or set(self.readers) - set(MOTION_EMOTIONS):
+            raise ValueError(f"emotions must be one of {', '.join(MOTION_EMOTIONS)}")
         if self.need not in load_needs().needs:
             raise ValueError(f"need must be one of {', '.join(load_needs().needs)}")
         if (self.need == "safety") != (self.crisis != "none"):

@@ -100,6 +100,41 @@ def _by_label(records: Sequence[TurnRecord], attr: str, labels: Sequence[str]) -
     return out
 
 
+def _majority(turn: Turn) -> str | None:
+    """The emotion most of the label's readers (its author and `readers`) gave, if any."""
+    votes = Counter((turn.emotion, *turn.readers)).most_common(2)
+    if len(votes) > 1 and votes[0][1] == votes[1][1]:
+        return None
+    return votes[0][0]
+
+
+def _agreement(records: Sequence[TurnRecord]) -> dict:
+    """The reader's accuracy by kind of turn, and how far people agree on the same turns:
+    each other reader against the label, and the reader against the people's majority."""
+    kinds = {
+        "ordinary": [r for r in records if not r.label.hard and r.label.crisis == "none"],
+        "hard": [r for r in records if r.label.hard],
+        "crisis": [r for r in records if r.label.crisis != "none"],
+    }
+    out: dict = {
+        "by_kind": {
+            k: _share(sum(r.emotion == r.label.emotion for r in rs), len(rs))
+            for k, rs in kinds.items()
+            if rs
+        },
+    }
+    read = [r for r in records if r.label.readers]
+    if read:
+        n_readers = min(len(r.label.readers) for r in read)
+        out["readers_vs_label"] = [
+            _share(sum(r.label.readers[i] == r.label.emotion for r in read), len(read))
+            for i in range(n_readers)
+        ]
+        voted = [(r, m) for r in read if (m := _majority(r.label)) is not None]
+        out["model_vs_majority"] = _share(sum(r.emotion == m for r, m in voted), len(voted))
+    return out
+
+
 def summarise(
     records: Sequence[TurnRecord],
     e2e_ms: dict[str, list[float]],
@@ -124,7 +159,8 @@ def summarise(
         "llm": use_llm,
         "machine": {"cpus": os.cpu_count(), "loadavg_start": load[0], "loadavg_end": load[1]},
         "emotion": _share(sum(r.emotion == r.label.emotion for r in records), len(records))
-        | {"per_label": _by_label(records, "emotion", MOTION_EMOTIONS)},
+        | {"per_label": _by_label(records, "emotion", MOTION_EMOTIONS)}
+        | _agreement(records),
         "need": _share(sum(r.need == r.label.need for r in records), len(records))
         | {"per_label": _by_label(records, "need", sorted({r.label.need for r in records}))},
         "strategies": {
@@ -195,6 +231,16 @@ def print_report(s: dict, console: Console) -> None:
             t.add_row(f"{kind} {name}", str(row["n"]), _pct(row), misread and f"read as {misread}")
         goal = _goal(e, (e["share"] or 0) >= 0.7, "goal >= 70%") if kind == "emotion" else ""
         t.add_row(f"[bold]{kind}, all", str(block["n"]), _pct(block), goal, end_section=True)
+        if kind == "emotion":
+            for name, row in e.get("by_kind", {}).items():
+                t.add_row(f"emotion, {name} turns", str(row["n"]), _pct(row), "")
+            for i, row in enumerate(e.get("readers_vs_label", [])):
+                t.add_row(f"reader {i + 2} vs the label", str(row["n"]), _pct(row), "people")
+            if "model_vs_majority" in e:
+                row = e["model_vs_majority"]
+                t.add_row(
+                    "emotion vs readers' majority", str(row["n"]), _pct(row), "", end_section=True
+                )
     console.print(t)
 
     t = _table("strategies over all replies", "strategy", "replies", "share", "of composed", "")
