@@ -118,16 +118,19 @@ def test_model_file_is_small_and_has_a_recall_first_threshold() -> None:
     model = SafetyModel()
     assert model.classes == ("none", *CATEGORIES)
     assert 0.2 <= model.threshold <= 0.95
-    assert MODEL_PATH.stat().st_size < 200_000
+    # Vocabulary, idf and n-gram weights (fp16) make it ~0.4 MB; the budget is 5 MB.
+    assert MODEL_PATH.stat().st_size < 1_000_000
 
 
 # Dev split (training/safety/dev.yaml): written apart from the training corpus and
 # never trained on, but the threshold was chosen on it, so these are floors against
 # regressions, not an honest estimate (the lead measures that on a blind set).
 DEV = Path(__file__).resolve().parents[1] / "training" / "safety" / "dev.yaml"
-DEV_RECALL_FLOOR = 0.68
-DEV_CATEGORY_RECALL_FLOOR = 0.5
-DEV_MAX_FALSE_ALARM_RATE = 0.05
+# 2026-12, embedding + n-gram model: 72.1% recall (every category >= 62%), 0.8% false
+# alarms (the embedding-only head: 52.7% / 1.6%); floors raised to just under that.
+DEV_RECALL_FLOOR = 0.70
+DEV_CATEGORY_RECALL_FLOOR = 0.6
+DEV_MAX_FALSE_ALARM_RATE = 0.03
 
 
 @pytest.fixture(scope="module")

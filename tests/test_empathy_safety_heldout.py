@@ -24,10 +24,11 @@ DATA = Path(__file__).parent / "data" / "safety_heldout.yaml"
 CRISIS = ("suicide", "self_harm", "abuse", "danger")
 MIN_PER_CATEGORY = 15
 MIN_NONE = 60
-MAX_FALSE_ALARM_RATE = 0.10
+MAX_FALSE_ALARM_RATE = 0.06
 """A regression floor, not the goal (<= 5%): the trained classifier (2026-11-22) raised
-recall on blind text but flags 8.6% of this set's non-crises."""
-RECALL_FLOOR = 0.9
+recall on blind text but flagged 8.6% of this set's non-crises; with word and character
+n-grams next to the embedding (2026-12) it flags 4.3% at 93.2% recall (was 90.4%)."""
+RECALL_FLOOR = 0.92
 
 
 def _load() -> list[dict]:

@@ -5,10 +5,12 @@ the one deciding how to answer someone in danger:
 
 - patterns kept as data (`data/safety.yaml`), so a therapist can read exactly what
   triggers them and the host is told the matched words;
-- a small classifier on frozen sentence embeddings (`data/safety_model.npz`, trained
-  by `training/safety/train.py`), run on every sentence and clause of the message,
-  so that indirect wordings (plans, means, goodbyes, slang, abuse told by its acts,
-  other people's emergencies) and one crisis clause in a long message are caught.
+- a small classifier (`data/safety_model.npz`, trained by `training/safety/train.py`)
+  on frozen sentence embeddings plus word and character n-grams, run on every
+  sentence and clause of the message, so that indirect wordings (plans, means,
+  goodbyes, slang, abuse told by its acts, other people's emergencies) and one crisis
+  clause in a long message are caught, while look-alikes that share an embedding
+  neighbourhood ("cut my hand washing up") are told apart by their words.
 """
 
 from __future__ import annotations
@@ -182,29 +184,103 @@ def cue_features(segment: str) -> np.ndarray:
     return np.array([1.0 if c else 0.0 for c in cues], dtype=np.float32)
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def ngram_terms(segment: str) -> list[str]:
+    """The words and spellings of a segment as sparse features: word 1-3-grams ("w:cut
+    my hand") and character 3-5-grams inside each word ("c: cut"), read from the text
+    the classifier embeds (protective statements cut out). Why: the frozen embedding
+    puts "i cut my hand on a broken glass while washing up" next to "i cut my arm
+    again"; the exact words that tell them apart are what n-gram weights can learn,
+    and character grams carry misspellings and slang the word list never saw."""
+    words = _WORD.findall(normalise(classifier_text(segment)).replace("'", ""))
+    terms = [
+        "w:" + " ".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)
+    ]
+    for word in words:
+        padded = f" {word} "
+        terms += ["c:" + padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
+    return terms
+
+
+def tfidf(
+    terms: list[str], index: dict[str, int], idf: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A sparse TF-IDF row (column ids, values): sublinear term counts times idf, unit
+    length; terms outside the vocabulary are dropped. The same arithmetic as
+    scikit-learn's TfidfVectorizer(sublinear_tf=True), which training may use to
+    choose the vocabulary, so the runtime needs only numpy."""
+    counts: dict[int, int] = {}
+    for term in terms:
+        j = index.get(term)
+        if j is not None:
+            counts[j] = counts.get(j, 0) + 1
+    ids = np.array(sorted(counts), dtype=np.int64)
+    if not len(ids):
+        return ids, np.zeros(0, np.float32)
+    tf = 1.0 + np.log(np.array([counts[j] for j in ids], dtype=np.float32))
+    values = tf * idf[ids]
+    return ids, (values / (float(np.linalg.norm(values)) + 1e-12)).astype(np.float32)
+
+
 class SafetyModel:
-    """The trained classifier: [embedding, cues] -> P(none, suicide, self_harm, abuse,
+    """The trained classifier: [embedding, cues] (+ the segment's word and character
+    n-grams, when the file has a vocabulary) -> P(none, suicide, self_harm, abuse,
     danger), and P(high severity | crisis). Pure numpy; weights in an .npz."""
 
     def __init__(self, path: Path = MODEL_PATH) -> None:
         with np.load(path, allow_pickle=False) as data:
-            self.classes = tuple(str(c) for c in data["classes"])
-            self._layers = [
-                (data[f"w{i}"].astype(np.float32), data[f"b{i}"].astype(np.float32))
-                for i in range(int(data["n_layers"]))
-            ]
-            self._sev = (data["sev_w"].astype(np.float32), float(data["sev_b"]))
-            self.threshold = float(data["threshold"])
+            self._setup({key: data[key] for key in data.files})
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SafetyModel:
+        """A model from the arrays its file would hold: training scores held-out text
+        through exactly the code the runtime uses."""
+        model = cls.__new__(cls)
+        model._setup(arrays)
+        return model
+
+    def _setup(self, data: dict[str, np.ndarray]) -> None:
+        self.classes = tuple(str(c) for c in data["classes"])
+        self._layers = [
+            (data[f"w{i}"].astype(np.float32), data[f"b{i}"].astype(np.float32))
+            for i in range(int(data["n_layers"]))
+        ]
+        self._sev = (data["sev_w"].astype(np.float32), float(data["sev_b"]))
+        self.threshold = float(data.get("threshold", 0.5))
+        self._index: dict[str, int] = {}
+        if "vocab" in data:
+            self._index = {str(t): i for i, t in enumerate(data["vocab"].tolist())}
+            self._idf = data["idf"].astype(np.float32)
+            self._ngram_w = data["ngram_w"].astype(np.float32)
 
     def features(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         cues = np.stack([cue_features(t) for t in texts])
         return np.concatenate([np.asarray(vectors, dtype=np.float32), cues], axis=1)
 
-    def probabilities(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Class probabilities [n, 5] and P(high severity) [n] for feature rows."""
+    def ngram_logits(self, texts: list[str]) -> np.ndarray | None:
+        """Each segment's n-gram contribution to the first layer [n, units], or None
+        when the model has no vocabulary."""
+        if not self._index:
+            return None
+        out = np.zeros((len(texts), self._ngram_w.shape[1]), np.float32)
+        for row, text in enumerate(texts):
+            ids, values = tfidf(ngram_terms(text), self._index, self._idf)
+            out[row] = values @ self._ngram_w[ids]
+        return out
+
+    def probabilities(
+        self, x: np.ndarray, texts: list[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities [n, 5] and P(high severity) [n] for feature rows (and
+        the segments' texts, read for n-grams when the model has them)."""
+        extra = self.ngram_logits(texts) if texts is not None else None
         h = x
         for i, (w, b) in enumerate(self._layers):
             h = h @ w + b
+            if i == 0 and extra is not None:
+                h = h + extra
             if i < len(self._layers) - 1:
                 h = np.maximum(h, 0.0)
         h = h - h.max(axis=1, keepdims=True)
@@ -250,7 +326,7 @@ class SemanticSafety:
         if not parts:
             return None
         vectors = np.stack([_unit(self._encode(classifier_text(p))) for p in parts])
-        probs, high = self.model.probabilities(self.model.features(vectors, parts))
+        probs, high = self.model.probabilities(self.model.features(vectors, parts), parts)
         risk = 1.0 - probs[:, self.model.classes.index("none")]
         best = int(np.argmax(risk))
         crisis = [i for i, c in enumerate(self.model.classes) if c != "none"]
