@@ -11,7 +11,7 @@ import pytest
 from merg_sdk.client import MergClient
 from merg_sdk.perception.hearing.evaluation import LabelledClip, read_clips
 from merg_sdk.perception.hearing.vad import SileroVad
-from merg_sdk.perception.hearing.whisper import WhisperRecognizer
+from merg_sdk.perception.hearing.whisper import WhisperRecognizer, WhisperSettings
 from merg_sdk.server import Limits, ServerConfig, ServerThread
 from merg_sdk.server.config import EmpathyConfig
 from merg_sdk.server.conversation import Mind, load_mind
@@ -38,8 +38,9 @@ def mind() -> Mind:
 
 @pytest.fixture(scope="session")
 def hearing() -> Iterator[Hearing]:
-    """Silero VAD, Whisper tiny.en, the voice and face readers, loaded once for the suite."""
-    loaded = load_hearing(HearingConfig())
+    """Silero VAD, Whisper tiny.en (with partial transcripts, which the server leaves off
+    by default), the voice and face readers, loaded once for the suite."""
+    loaded = load_hearing(HearingConfig(whisper=WhisperSettings()))
     yield loaded
     loaded.close()
 

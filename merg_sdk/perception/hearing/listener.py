@@ -66,6 +66,12 @@ class ListenerSettings(BaseModel):
     window as speech only once the sound is under way, and Whisper needs the attack
     (400 ms rather than 250 cut clean-speech WER on the development sentences from
     10.9% to about 8.7%, for ~1% more decode time)."""
+    early_decode_ms: float = Field(130.0, ge=0)
+    """Trailing silence after which the utterance so far is decoded, to learn whether it
+    ends a sentence (then `sentence_end_silence_ms` of silence ends the turn). Started
+    well before that wait runs out, the decode (~0.4 s for tiny.en on 2 cores) overlaps
+    the silence instead of following it; a pause that turns out to be mid-sentence costs
+    one wasted decode. Capped at one window before `sentence_end_silence_ms`."""
     clipped_fraction: float = Field(0.01, gt=0, le=1)
     """A chunk with this share of samples at full scale raises a `clipped` warning."""
     digital_silence_s: float = Field(3.0, gt=0)
@@ -241,7 +247,8 @@ class Listener:
         stream = self._stream
         if self._early_tried or target is None or not isinstance(stream, _EarlyDecoding):
             return
-        if silence + 1e-9 < target / 1000 - WINDOW_S:
+        start_s = min(self.settings.early_decode_ms, target - WINDOW_S * 1000) / 1000
+        if silence + 1e-9 < start_s:
             return
         self._early_tried = True
         self._feed_recognizer(window_end, events)
