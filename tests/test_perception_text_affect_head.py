@@ -136,7 +136,8 @@ def test_fit_is_deterministic() -> None:
 
 
 @pytest.mark.skipif(
-    os.environ.get("MERG_SLOW_TESTS") != "1", reason="re-embeds ~1,100 sentences (about a minute)"
+    os.environ.get("MERG_SLOW_TESTS") != "1",
+    reason="re-embeds every training sentence (about two minutes)",
 )
 def test_shipped_head_is_what_train_py_writes(tmp_path: Path) -> None:
     train = _train_module()
