@@ -140,6 +140,7 @@ class _TimedGuard(ReplyGuard):
 def load_evaluation_mind(*, use_llm: bool = True) -> Mind:
     """The server's mind (with the example personas when present); no LLM when not used."""
     from merg_sdk.empathy.persona import PersonaLibrary
+    from merg_sdk.empathy.safety import SemanticSafety
     from merg_sdk.perception.text_affect import TextAffect
     from merg_sdk.server.config import EmpathyConfig
 
@@ -149,7 +150,8 @@ def load_evaluation_mind(*, use_llm: bool = True) -> Mind:
         return load_mind(config)
     text_affect = TextAffect.load(threads=1)
     text_affect.warm_up()
-    return Mind(text_affect, None, PersonaLibrary(list(dirs)), config)
+    safety = SemanticSafety(text_affect.encoder.encode_one)  # the server's check, as with the LLM
+    return Mind(text_affect, None, PersonaLibrary(list(dirs)), config, safety)
 
 
 def _persona(mind: Mind, conversation: Conversation) -> str | None:  # None: the default
