@@ -110,7 +110,8 @@ def test_synthesis_streams_audio_at_the_requested_rate(riva: RivaTestServer, tts
     assert clause.sample_rate == 24000 and clause.phonemes == ()
     assert clause.audio.dtype == np.float32 and np.abs(clause.audio).max() > 0.1
     seconds = len(clause.audio) / clause.sample_rate
-    assert seconds == pytest.approx(len(direct.audio) / direct.sample_rate, rel=0.06)
+    # Piper's durations are stochastic (VITS noise): a few % per call
+    assert seconds == pytest.approx(len(direct.audio) / direct.sample_rate, rel=0.12)
     request = riva.behaviour.synth_requests[-1]
     assert request.sample_rate_hz == 24000 and request.voice_name == f"{VOICE_NAME}.Joe"
     chunks = list(engine.synthesize_stream("Hello there.", engine.default_voice, Prosody()))
@@ -123,7 +124,8 @@ def test_ssml_rate_changes_the_duration(riva: RivaTestServer, tts: PiperTTS) -> 
     fast = engine.synthesize(SENTENCE, engine.default_voice, Prosody(rate=1.4))
     assert len(slow.audio) / len(fast.audio) > 1.4
     direct = tts.synthesize(SENTENCE, tts.default_voice, Prosody(rate=0.7))
-    assert len(slow.audio) == pytest.approx(len(direct.audio), rel=0.06)  # 70% reached Piper
+    # 70% reached Piper; its durations are stochastic (VITS noise), a few % per call
+    assert len(slow.audio) == pytest.approx(len(direct.audio), rel=0.12)
     assert 'rate="70%"' in riva.behaviour.synth_requests[-2].text
 
 
