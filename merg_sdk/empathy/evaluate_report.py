@@ -109,8 +109,9 @@ def _majority(turn: Turn) -> str | None:
 
 
 def _agreement(records: Sequence[TurnRecord]) -> dict:
-    """The reader's accuracy by kind of turn, and how far people agree on the same turns:
-    each other reader against the label, and the reader against the people's majority."""
+    """The model's accuracy by kind of turn, and how far independent readers agree on the
+    same turns: each other reader against the label, and the model against the readers'
+    majority (the label's author and `readers`)."""
     kinds = {
         "ordinary": [r for r in records if not r.label.hard and r.label.crisis == "none"],
         "hard": [r for r in records if r.label.hard],
@@ -235,7 +236,7 @@ def print_report(s: dict, console: Console) -> None:
             for name, row in e.get("by_kind", {}).items():
                 t.add_row(f"emotion, {name} turns", str(row["n"]), _pct(row), "")
             for i, row in enumerate(e.get("readers_vs_label", [])):
-                t.add_row(f"reader {i + 2} vs the label", str(row["n"]), _pct(row), "people")
+                t.add_row(f"reader {i + 2} vs the label", str(row["n"]), _pct(row), "agreement")
             if "model_vs_majority" in e:
                 row = e["model_vs_majority"]
                 t.add_row(
