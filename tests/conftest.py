@@ -90,3 +90,15 @@ def make_server(tts: PiperTTS, mind: Mind, hearing: Hearing) -> Iterator:
 def client(server: ServerThread) -> Iterator[MergClient]:
     with MergClient(server.endpoint, timeout_s=30) as connected:
         yield connected
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.slow("why")` tests (retraining a shipped model) run only with
+    MERG_SLOW_TESTS=1: CI has no time for them, a maintainer retraining does."""
+    if os.environ.get("MERG_SLOW_TESTS") == "1":
+        return
+    for item in items:
+        marker = item.get_closest_marker("slow")
+        if marker is not None:
+            why = marker.args[0] if marker.args else "slow"
+            item.add_marker(pytest.mark.skip(reason=f"{why}; set MERG_SLOW_TESTS=1"))

@@ -128,10 +128,7 @@ def _train_adapter_module():
     return module
 
 
-@pytest.mark.skipif(
-    os.environ.get("MERG_SLOW_TESTS") != "1",
-    reason="fine-tunes MiniLM on ~2,500 sentences (several minutes on one core)",
-)
+@pytest.mark.slow("fine-tunes MiniLM on ~2,500 sentences (several minutes on one core)")
 def test_shipped_adapter_is_what_train_adapter_py_writes(tmp_path: Path) -> None:
     train = _train_adapter_module()
     out = tmp_path / "adapter.npz"

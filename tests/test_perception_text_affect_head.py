@@ -24,6 +24,7 @@ from merg_sdk.perception.classifier import (
 from merg_sdk.perception.cues import scan
 from merg_sdk.perception.encoder import DIM
 from merg_sdk.perception.tables import (
+    load_all_utterances,
     load_lexicon,
     load_prototypes,
     load_utterances,
@@ -62,7 +63,7 @@ def _key(text: str) -> str:
 
 
 def test_training_and_dev_splits_are_large_and_cover_every_emotion() -> None:
-    train = [c for path in utterance_paths() for c in load_utterances(path)]
+    train = load_all_utterances()
     assert len(utterance_paths()) >= 2 and len(DEVS) >= 2
     for name, conversations, least in (
         ("training", train, 1300),
@@ -135,10 +136,7 @@ def test_fit_is_deterministic() -> None:
         np.testing.assert_array_equal(first[name], second[name])
 
 
-@pytest.mark.skipif(
-    os.environ.get("MERG_SLOW_TESTS") != "1",
-    reason="re-embeds every training sentence (about two minutes)",
-)
+@pytest.mark.slow("re-embeds every training sentence (about two minutes)")
 def test_shipped_head_is_what_train_py_writes(tmp_path: Path) -> None:
     train = _train_module()
     out = tmp_path / "head.npz"

@@ -7,7 +7,7 @@ turns that mean something only next to the turn before. This head is a
 multinomial logistic regression on the same frozen MiniLM embedding, plus the
 embedding of the previous user turns and a few lexicon counts (negated and
 un-negated emotion words per motion emotion, hedges, questions), trained on
-conversational utterances (perception/data/utterances*.yaml, ~1,300 turns of
+conversational utterances (perception/data/utterances*.yaml, 2,168 turns of
 short conversations in several registers) and the prototypes by
 training/text_affect/train.py, which writes the weights to
 perception/data/text_affect_head.npz deterministically. It costs one small
