@@ -198,11 +198,21 @@ def evaluate_empathy(
     limit: Annotated[int | None, typer.Option(help="Only the first N turns.")] = None,
     e2e: Annotated[int, typer.Option(help="Turns timed user.text -> first audio.")] = 8,
     json: Annotated[Path | None, typer.Option(help="Save the metrics as JSON here.")] = None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option("--set", help="Another labelled set in evaluation.yaml's form."),
+    ] = None,
 ) -> None:
     """Measure the chain of empathy on its labelled set and print the tables."""
     from merg_sdk.empathy.evaluate import run_evaluation
 
-    run_evaluation(use_llm=not no_llm, limit=limit, e2e=e2e, json_path=json, console=console)
+    try:
+        run_evaluation(
+            use_llm=not no_llm, limit=limit, e2e=e2e, json_path=json, console=console, path=dataset
+        )
+    except (OSError, ValueError) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from error
 
 
 @app.command("evaluate-safety")

@@ -31,12 +31,19 @@ OTHER_TEXTS = [
     *sorted((ROOT / "merg_sdk" / "perception" / "data").glob("utterances*.yaml")),
     ROOT / "training" / "text_affect" / "dev.yaml",
     ROOT / "training" / "text_affect" / "dev_conversations.yaml",
-    *(p for p in sorted(DATA_DIR.glob("*.yaml")) if p != DATA_PATH),
+    *(p for p in sorted(DATA_DIR.glob("*.yaml")) if not p.name.startswith("evaluation")),
 ]
+#: The first set (data/evaluation.yaml) and the blind ones written after it.
+EVALUATION_SETS = sorted(DATA_DIR.glob("evaluation*.yaml"))
 
 
-def test_the_labelled_set_is_large_varied_and_valid() -> None:
-    dataset = load_evaluation_set()
+def test_there_is_a_second_set() -> None:
+    assert DATA_PATH in EVALUATION_SETS and len(EVALUATION_SETS) >= 2
+
+
+@pytest.mark.parametrize("path", EVALUATION_SETS, ids=lambda p: p.stem)
+def test_the_labelled_set_is_large_varied_and_valid(path: Path) -> None:
+    dataset = load_evaluation_set(path)
     turns = dataset.turns()
     assert len(turns) >= 180
     assert set(Counter(t.emotion for t in turns)) == set(MOTION_EMOTIONS)
@@ -50,11 +57,12 @@ def test_the_labelled_set_is_large_varied_and_valid() -> None:
     assert {c.persona for c in dataset.conversations} >= {"companion", "healer", "supporter"}
 
 
-def test_no_sentence_is_copied_from_the_other_data_files() -> None:
-    others = yaml_strings(OTHER_TEXTS)
+@pytest.mark.parametrize("path", EVALUATION_SETS, ids=lambda p: p.stem)
+def test_no_sentence_is_copied_from_the_other_data_files(path: Path) -> None:
+    others = yaml_strings(OTHER_TEXTS)  # two blind sets may share a phrase by chance
     seen = {" ".join(s.lower().split()) for s in others}
     shared = all_runs(others)
-    for turn in load_evaluation_set().turns():
+    for turn in load_evaluation_set(path).turns():
         assert " ".join(turn.text.lower().split()) not in seen, turn.text
         assert not runs(turn.text) & shared, turn.text
 
@@ -167,3 +175,26 @@ def test_other_readers_labelled_every_turn_and_mostly_agree() -> None:
     assert _majority(label) == "afraid"
     split = label.model_copy(update={"readers": ("afraid", "calm")})
     assert _majority(split) is None
+
+
+def test_the_command_takes_another_set(tmp_path: Path) -> None:
+    turns = [
+        {"text": "My sister had her baby this morning!", "emotion": "happy", "need": "celebration"},
+        {"text": "What time do the shops shut on Sunday?", "emotion": "neutral",
+         "need": "information"},
+        {"text": "Thanks for listening, honestly.", "emotion": "caring", "need": "conversation"},
+    ]  # fmt: skip
+    own = tmp_path / "mine.yaml"
+    own.write_text(yaml.safe_dump({"version": 1, "conversations": [{"id": "a", "turns": turns}]}))
+    out = tmp_path / "metrics.json"
+    args = ["evaluate-empathy", "--no-llm", "--e2e", "0", "--set", str(own), "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["items"] == 3
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump({"version": 1, "conversations": [{"id": "a", "turns": [
+        turns[0] | {"emotion": "bored"}]}]}))  # fmt: skip
+    for path in (broken, tmp_path / "missing.yaml"):
+        result = CliRunner().invoke(app, ["evaluate-empathy", "--no-llm", "--set", str(path)])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEVS = sorted((ROOT / "training" / "text_affect").glob("dev*.yaml"))
 HELD_OUT = [
     ROOT / "tests" / "data" / "text_affect_eval.yaml",
-    ROOT / "merg_sdk" / "empathy" / "data" / "evaluation.yaml",
+    *sorted((ROOT / "merg_sdk" / "empathy" / "data").glob("evaluation*.yaml")),
 ]
 
 

@@ -234,13 +234,15 @@ def run_evaluation(
     json_path: Path | None = None,
     console: Console | None = None,
     mind: Mind | None = None,
+    path: Path | None = None,
 ) -> dict:
     """Run the set (or its first `limit` turns), print the tables, return the metrics.
 
     `e2e` non-crisis turns, spread over the set, are also sent through a real server.
+    `path` names another set in the same form (default: data/evaluation.yaml).
     """
     console = console or Console()
-    dataset = load_evaluation_set().head(limit)
+    dataset = load_evaluation_set(path).head(limit)
     load_before = os.getloadavg()
     if mind is None:
         with console.status("loading perception" + (" and the LLM" if use_llm else "")):
