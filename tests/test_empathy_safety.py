@@ -13,6 +13,7 @@ import yaml
 from merg_sdk.empathy.safety import (
     CATEGORIES,
     MODEL_PATH,
+    SafetyFlag,
     SafetyModel,
     SemanticSafety,
     check_safety,
@@ -127,8 +128,9 @@ def test_model_file_is_small_and_has_a_recall_first_threshold() -> None:
 # regressions, not an honest estimate (the lead measures that on a blind set).
 DEV = Path(__file__).resolve().parents[1] / "training" / "safety" / "dev.yaml"
 # 2026-12, embedding + n-gram model: 72.1% recall (every category >= 62%), 0.8% false
-# alarms (the embedding-only head: 52.7% / 1.6%); floors raised to just under that.
-DEV_RECALL_FLOOR = 0.70
+# alarms (the embedding-only head: 52.7% / 1.6%). With the conversation corpus the turn
+# threshold rose to 0.95 (conversations' safe turns look riskier): 65.9% / 0.8%.
+DEV_RECALL_FLOOR = 0.64
 DEV_CATEGORY_RECALL_FLOOR = 0.6
 DEV_MAX_FALSE_ALARM_RATE = 0.03
 
@@ -181,3 +183,83 @@ class _FakeEncoder:
     def __call__(self, text: str) -> np.ndarray:
         rng = np.random.default_rng(len(text))
         return rng.normal(size=384).astype(np.float32)
+
+
+def test_a_turn_is_read_with_the_one_before_when_alone_it_passes() -> None:
+    detector = SemanticSafety(_FakeEncoder(), threshold=1.01, window_threshold=0.0)
+    assert detector("the weather is grey") is None  # no context, no window
+    flag = detector("the weather is grey", ["hello there", "I had toast"])
+    assert flag is not None and "with the turn before" in flag.matched
+    assert flag.category in CATEGORIES and flag.response
+    assert detector("the weather is grey", ["  "]) is None
+
+
+def test_a_crisis_in_the_turn_before_is_not_read_again() -> None:
+    detector = SemanticSafety(_FakeEncoder(), threshold=1.01, window_threshold=0.0)
+    assert detector("thanks, I feel a bit better", ["I want to kill myself"]) is None
+
+
+def test_a_window_threshold_above_one_reads_turns_alone() -> None:
+    detector = SemanticSafety(_FakeEncoder(), threshold=1.01, window_threshold=1.01)
+    assert detector("the weather is grey", ["hello there"]) is None
+
+
+def test_the_chain_hands_the_detector_the_earlier_user_turns() -> None:
+    from merg_sdk.empathy.chain import EmpathyChain
+    from merg_sdk.empathy.persona import PersonaLibrary
+    from merg_sdk.perception.types import AffectState
+
+    seen: list[tuple[str, list[str], bool]] = []
+
+    def detector(text: str, context=(), *, after_crisis: bool = False) -> SafetyFlag | None:
+        seen.append((text, list(context), after_crisis))
+        return check_safety(text)
+
+    chain = EmpathyChain(PersonaLibrary([]).get("companion"), safety=detector)
+    user = AffectState(confidence=0.5)
+    for text in ("first", "I want to kill myself", "third"):
+        chain.plan(text, user)
+    assert seen == [
+        ("first", [], False),
+        ("I want to kill myself", ["first"], False),
+        ("third", ["first", "I want to kill myself"], True),  # alert after a crisis
+    ]
+
+
+DEV_TALKS = DEV.parent / "dev_conversations.yaml"
+
+
+@pytest.mark.skipif(not DEV_TALKS.is_file(), reason="training data not in this checkout")
+def test_dev_conversations_are_read_with_their_context() -> None:
+    """The chain's way: earlier turns as context, alert after a flag. Turns alone caught
+    48.5% of these crisis turns; with context 76.9% at 4.2% false alarms (the window and
+    vigilant thresholds were chosen on this split, so these are floors, not estimates)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from merg_sdk.perception.encoder import SentenceEncoder
+
+    detector = SemanticSafety(SentenceEncoder(threads=1).encode_one)
+    talks = yaml.safe_load(DEV_TALKS.read_text(encoding="utf-8"))["conversations"]
+    caught: dict[bool, list[bool]] = {True: [], False: []}
+    alone: list[bool] = []
+    for talk in talks:
+        alert = False
+        for i, turn in enumerate(talk):
+            before = [t["text"] for t in talk[:i]]
+            flagged = detector(turn["text"], before, after_crisis=alert) is not None
+            alert = alert or flagged
+            caught[turn["crisis"] != "none"].append(flagged)
+            if turn["crisis"] != "none":
+                alone.append(detector(turn["text"]) is not None)
+    recall, alarms = np.mean(caught[True]), np.mean(caught[False])
+    assert recall >= 0.72 and recall > np.mean(alone) + 0.2, (recall, np.mean(alone))
+    assert alarms <= 0.05, alarms
+
+
+def test_a_later_crisis_gets_the_follow_up_not_the_same_words_again() -> None:
+    first = check_safety("I want to kill myself")
+    later = check_safety("I want to kill myself", ["hi"], after_crisis=True)
+    assert first is not None and later is not None
+    assert later.category == first.category and later.response != first.response
+    assert "988" in later.response or "emergency" in later.response
+    detector = SemanticSafety(_FakeEncoder(), threshold=0.0)
+    assert detector("anything", after_crisis=True).response != detector("anything").response

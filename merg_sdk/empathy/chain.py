@@ -8,7 +8,6 @@ did. The LLM only verbalises the finished plan.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +16,7 @@ from merg_sdk.empathy.memory import ConversationMemory
 from merg_sdk.empathy.needs import infer_need
 from merg_sdk.empathy.openers import OpenerPicker
 from merg_sdk.empathy.persona import Persona
-from merg_sdk.empathy.safety import SafetyFlag, check_safety
+from merg_sdk.empathy.safety import SafetyCheck, SafetyFlag, check_safety
 from merg_sdk.empathy.strategy import StrategySelector, distress_of
 from merg_sdk.empathy.tables import load_needs
 from merg_sdk.perception.types import AffectState
@@ -73,7 +72,7 @@ class EmpathyChain:
     def __init__(
         self,
         persona: Persona,
-        safety: Callable[[str], SafetyFlag | None] = check_safety,
+        safety: SafetyCheck = check_safety,
         *,
         openers: bool = True,
     ) -> None:
@@ -83,12 +82,16 @@ class EmpathyChain:
         self.memory = ConversationMemory()
         self.selector = StrategySelector()
         self.affect = AvatarAffect(persona)
+        #: A turn of this conversation was a crisis: the detector stays alert after it.
+        self.crisis_seen = False
 
     def plan(self, text: str, user: AffectState) -> ReplyPlan:
         feeling = load_needs().feeling_words.get(user.fine_emotion, user.fine_emotion)
+        before = [exchange.user for exchange in self.memory.recent]
         self.memory.add_user(text, user.emotion)
-        flag = self._check_safety(text)
+        flag = self._check_safety(text, before, after_crisis=self.crisis_seen)
         if flag is not None:
+            self.crisis_seen = True
             emotion = (
                 "caring" if "caring" in self.persona.emotions else self.persona.resting_emotion
             )

@@ -11,15 +11,25 @@ the one deciding how to answer someone in danger:
   goodbyes, slang, abuse told by its acts, other people's emergencies) and one crisis
   clause in a long message are caught, while look-alikes that share an embedding
   neighbourhood ("cut my hand washing up") are told apart by their words.
+
+In conversation a crisis is often said only next to the turn before it ("took all of
+them" after talk of a pill bottle). So when the turn alone passes, the classifier also
+reads the previous user turn and this one joined (the window), against a threshold of
+its own chosen on conversations (`window_threshold` in the model file). A window whose
+earlier turn was already a crisis is not read: that crisis was answered when it came.
+And once someone has disclosed a crisis, a careful listener stays alert for the rest of
+the conversation: later turns are read against a lower threshold (`vigilant_threshold`),
+so "maybe tonight" after talk of ending it is not taken as small talk.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import yaml
@@ -48,6 +58,7 @@ class _SafetyFile(BaseModel):
     categories: dict[str, _Category]
     protective: list[str] = []
     response: dict[str, str]
+    follow_up: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,15 @@ class SafetyFlag:
     severity: str
     matched: str
     response: str
+
+
+class SafetyCheck(Protocol):
+    """What the chain calls on every user turn: the turn, and the user's earlier turns
+    (oldest first), to a flag or None."""
+
+    def __call__(
+        self, text: str, context: Sequence[str] = (), *, after_crisis: bool = False
+    ) -> SafetyFlag | None: ...
 
 
 Rule = tuple[str, str, re.Pattern[str], list[re.Pattern[str]]]
@@ -74,6 +94,7 @@ class _Table:
     rules: list[Rule]
     protective: list[re.Pattern[str]]
     responses: dict[str, str]
+    follow_ups: dict[str, str]
 
 
 @cache
@@ -84,12 +105,16 @@ def _table() -> _Table:
     missing = set(spec.categories) - set(spec.response)
     if missing:
         raise ValueError(f"safety.yaml has no response for {sorted(missing)}")
+    unknown = set(spec.follow_up) - set(spec.categories)
+    if unknown:
+        raise ValueError(f"safety.yaml has follow-ups for unknown categories {sorted(unknown)}")
     rules = [
         (name, category.severity, re.compile(pattern), [re.compile(u) for u in category.unless])
         for name, category in spec.categories.items()
         for pattern in category.patterns
     ]
-    return _Table(rules, [re.compile(p) for p in spec.protective], spec.response)
+    follow_ups = spec.response | spec.follow_up  # a category without one repeats its response
+    return _Table(rules, [re.compile(p) for p in spec.protective], spec.response, follow_ups)
 
 
 def normalise(text: str) -> str:
@@ -124,15 +149,25 @@ def classifier_text(segment: str) -> str:
     return " ".join(blanked.replace("~", " ").split()).strip(" ,.;") or "ok"
 
 
-def check_safety(text: str) -> SafetyFlag | None:
-    """The first crisis category the text's patterns match, or None."""
+def check_safety(
+    text: str, context: Sequence[str] = (), *, after_crisis: bool = False
+) -> SafetyFlag | None:
+    """The first crisis category the text's patterns match, or None. Patterns read the
+    turn alone; `after_crisis` picks the follow-up response (the session already heard
+    the first one)."""
     table = _table()
     lowered, _ = without_protective(normalise(text))
     for category, severity, pattern, unless in table.rules:
         match = pattern.search(lowered)
         if match and not any(u.search(lowered) for u in unless):
-            return SafetyFlag(category, severity, match.group(0), table.responses[category])
+            flag = SafetyFlag(category, severity, match.group(0), table.responses[category])
+            return as_follow_up(flag) if after_crisis else flag
     return None
+
+
+def as_follow_up(flag: SafetyFlag) -> SafetyFlag:
+    """The flag with its category's follow-up response instead of the first one."""
+    return replace(flag, response=_table().follow_ups[flag.category])
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\s*\n+\s*")
@@ -249,6 +284,13 @@ class SafetyModel:
         ]
         self._sev = (data["sev_w"].astype(np.float32), float(data["sev_b"]))
         self.threshold = float(data.get("threshold", 0.5))
+        #: None: the model was not trained on conversations and reads turns alone.
+        self.window_threshold = (
+            float(data["window_threshold"]) if "window_threshold" in data else None
+        )
+        self.vigilant_threshold = (
+            float(data["vigilant_threshold"]) if "vigilant_threshold" in data else None
+        )
         self._index: dict[str, int] = {}
         if "vocab" in data:
             self._index = {str(t): i for i, t in enumerate(data["vocab"].tolist())}
@@ -314,10 +356,18 @@ class SemanticSafety:
         encode: Callable[[str], np.ndarray],
         model: SafetyModel | None = None,
         threshold: float | None = None,
+        window_threshold: float | None = None,
+        vigilant_threshold: float | None = None,
     ) -> None:
         self._encode = encode
         self.model = model or SafetyModel()
         self.threshold = self.model.threshold if threshold is None else threshold
+        self.window_threshold = (
+            self.model.window_threshold if window_threshold is None else window_threshold
+        )
+        self.vigilant_threshold = (
+            self.model.vigilant_threshold if vigilant_threshold is None else vigilant_threshold
+        )
         self._responses = _table().responses
 
     def read(self, text: str) -> Reading | None:
@@ -333,12 +383,48 @@ class SemanticSafety:
         category = self.model.classes[crisis[int(np.argmax(probs[best, crisis]))]]
         return Reading(parts[best], float(risk[best]), category, float(high[best]))
 
-    def __call__(self, text: str) -> SafetyFlag | None:
+    def read_window(self, before: str, text: str) -> Reading:
+        """The previous user turn and this one, read as one segment."""
+        joined = join_window(before, text)
+        vector = _unit(self._encode(classifier_text(joined)))[None, :]
+        probs, high = self.model.probabilities(self.model.features(vector, [joined]), [joined])
+        crisis = [i for i, c in enumerate(self.model.classes) if c != "none"]
+        category = self.model.classes[crisis[int(np.argmax(probs[0, crisis]))]]
+        risk = 1.0 - float(probs[0, self.model.classes.index("none")])
+        return Reading(joined, risk, category, float(high[0]))
+
+    def __call__(
+        self, text: str, context: Sequence[str] = (), *, after_crisis: bool = False
+    ) -> SafetyFlag | None:
+        """The turn's flag, or None. `context` is the conversation's earlier user turns,
+        oldest first; the last of them is read with this one when the turn alone passes.
+        `after_crisis`: an earlier turn of this conversation was flagged."""
+        threshold = self.threshold
+        if after_crisis and self.vigilant_threshold is not None:
+            threshold = min(threshold, self.vigilant_threshold)
+        flag = self._in_context(text, context, threshold)
+        return as_follow_up(flag) if flag is not None and after_crisis else flag
+
+    def _in_context(self, text: str, context: Sequence[str], threshold: float) -> SafetyFlag | None:
+        flag = self._turn(text, threshold)
+        if flag is not None or not context or self.window_threshold is None:
+            return flag
+        before = context[-1]
+        if not before.strip() or self._turn(before, self.threshold) is not None:
+            return None
+        reading = self.read_window(before, text)
+        if reading.risk < self.window_threshold:
+            return None
+        severity = "high" if reading.high >= 0.5 else "medium"
+        matched = f"~{reading.risk:.2f} with the turn before: {text.strip()[:80]}"
+        return SafetyFlag(reading.category, severity, matched, self._responses[reading.category])
+
+    def _turn(self, text: str, threshold: float) -> SafetyFlag | None:
         flag = check_safety(text)
         reading = self.read(text)
         if reading is None:
             return flag
-        if reading.risk >= self.threshold:
+        if reading.risk >= threshold:
             severity = "high" if reading.high >= 0.5 else "medium"
             if flag is not None:  # an explicit phrase keeps its own severity if higher
                 if flag.severity == "high":
@@ -351,6 +437,11 @@ class SemanticSafety:
                 reading.category, severity, matched, self._responses[reading.category]
             )
         return flag
+
+
+def join_window(before: str, text: str) -> str:
+    """The text the window reading classifies (training builds its examples with it)."""
+    return f"{before.strip()} {text.strip()}"
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

@@ -54,9 +54,11 @@ from merg_sdk.empathy.safety import (  # noqa: E402
     CATEGORIES,
     MODEL_PATH,
     SafetyModel,
+    SemanticSafety,
     check_safety,
     classifier_text,
     cue_features,
+    join_window,
     ngram_terms,
     segments,
 )
@@ -65,6 +67,16 @@ HERE = Path(__file__).resolve().parent
 DATA_ROOT = ROOT / "merg_sdk"
 CLASSES = ("none", *CATEGORIES)
 DEV_FILES = ("dev.yaml", "dev_fresh.yaml")
+#: Conversations labelled turn by turn: training (windows and turns) and the dev split
+#: that chooses the window threshold.
+CONVERSATIONS = "conversations.yaml"
+DEV_CONVERSATIONS = "dev_conversations.yaml"
+#: Thresholds tried for the window and for turns after a crisis. Not below 0.4: under
+#: it a turn is far likelier safe than not, and nearly every later turn would get the
+#: crisis reply.
+CONTEXT_GRID = (0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+#: False alarms allowed on the dev conversations' safe turns (the goal's 5%).
+CONTEXT_BUDGET = 0.05
 SEED = 7
 PER_TEMPLATE = 14
 FOLDS = 5
@@ -112,7 +124,33 @@ def corpus(path: Path) -> list[Example]:
 
 def hand_written() -> dict[str, list[Example]]:
     """Corpus files by name: the groups of the cross-validation."""
-    return {path.stem: corpus(path) for path in sorted(HERE.glob("corpus_*.yaml"))}
+    groups = {path.stem: corpus(path) for path in sorted(HERE.glob("corpus_*.yaml"))}
+    talks = conversations(CONVERSATIONS)
+    if talks:
+        groups["conversations"] = conversation_examples(talks)
+    return groups
+
+
+Talk = list[tuple[str, str]]  # a conversation's user turns: text, crisis label
+
+
+def conversations(name: str) -> list[Talk]:
+    path = HERE / name
+    if not path.is_file():
+        return []
+    return [[(t["text"], t["crisis"]) for t in talk] for talk in _load(path)["conversations"]]
+
+
+def conversation_examples(talks: list[Talk]) -> list[Example]:
+    """Each turn alone, and each turn joined to the one before it when that one was not
+    a crisis (as the runtime reads a window), labelled by the turn."""
+    out: list[Example] = []
+    for talk in talks:
+        for i, (text, label) in enumerate(talk):
+            out.append((text, label, int(label != "none")))
+            if i and talk[i - 1][1] == "none":
+                out.append((join_window(talk[i - 1][0], text), label, int(label != "none")))
+    return out
 
 
 def everyday() -> list[Example]:
@@ -454,8 +492,60 @@ def crossval(trainer: Trainer, mode: str) -> Result:
     return pooled
 
 
-def save(path: Path, arrays: dict[str, np.ndarray], t: float) -> None:
-    np.savez_compressed(path, **arrays, threshold=np.array(t, np.float32))
+class Talks:
+    """Dev conversations read by the runtime detector turn by turn, with the user's
+    earlier turns as context and the alert after a flag, as the chain calls it, so the
+    window and vigilant thresholds are chosen on what ships."""
+
+    def __init__(self, embed: Embedder, talks: list[Talk]) -> None:
+        self.talks = talks
+        texts = []
+        for talk in talks:
+            for i, (text, _) in enumerate(talk):
+                texts += [classifier_text(part) for part in segments(text)]
+                if i:
+                    texts.append(classifier_text(join_window(talk[i - 1][0], text)))
+        texts = list(dict.fromkeys(texts))
+        self.vectors = dict(zip(texts, embed(texts), strict=True))
+
+    def rates(self, model: SafetyModel, t: float, window: float, vigilant: float) -> tuple:
+        """Recall over crisis turns and false alarms over the others."""
+        detect = SemanticSafety(self.vectors.__getitem__, model, t, window, vigilant)
+        hits: dict[bool, list[bool]] = {True: [], False: []}
+        for talk in self.talks:
+            alert = False
+            for i, (text, label) in enumerate(talk):
+                flagged = detect(text, [t for t, _ in talk[:i]], after_crisis=alert) is not None
+                alert = alert or flagged
+                hits[label != "none"].append(flagged)
+        return float(np.mean(hits[True])), float(np.mean(hits[False]))
+
+    def choose(self, model: SafetyModel, threshold: float, budget: float) -> tuple:
+        """The lowest window threshold, then the lowest vigilant one, whose false alarms
+        stay within budget (2.0: never read that way)."""
+        window = vigilant = 2.0
+        recall, alarms = self.rates(model, threshold, window, vigilant)
+        print(f"  dev conversations, turns alone  recall {recall:6.1%}  false alarms {alarms:5.1%}")
+        for name in ("window", "vigilant"):
+            for value in sorted(CONTEXT_GRID, reverse=True):
+                trial = (value, vigilant) if name == "window" else (window, value)
+                recall, alarms = self.rates(model, threshold, *trial)
+                print(f"    {name} {value:.2f}  recall {recall:6.1%}  false alarms {alarms:5.1%}")
+                if alarms > budget:
+                    break
+                window, vigilant = trial
+        return window, vigilant
+
+
+def save(path: Path, arrays: dict[str, np.ndarray], t: float, context: tuple = ()) -> None:
+    extra = {}
+    if context:
+        window, vigilant = context
+        extra = {
+            "window_threshold": np.array(window, np.float32),
+            "vigilant_threshold": np.array(vigilant, np.float32),
+        }
+    np.savez_compressed(path, **arrays, threshold=np.array(t, np.float32), **extra)
 
 
 def main() -> None:
@@ -474,7 +564,9 @@ def main() -> None:
     trainer = Trainer(embed, SETTINGS)
     examples = trainer.examples()
     devs = {name: dev_items(name) for name in DEV_FILES if dev_items(name)}
+    dev_talks = conversations(DEV_CONVERSATIONS)
     dev_texts = {t for items in devs.values() for t, _ in items}
+    dev_texts |= {t for talk in dev_talks for t, _ in talk}
     leaked = [t for t, _, _ in examples if t in dev_texts]
     if leaked:
         raise SystemExit(f"dev texts found in the training data: {leaked[:5]}")
@@ -494,7 +586,9 @@ def main() -> None:
     oof.summary(threshold, f"cross-validation ({args.cv})", args.report)
     for name, result in results.items():
         result.summary(threshold, name, args.report)
-    save(args.out, arrays, threshold)
+    context = Talks(embed, dev_talks).choose(model, threshold, CONTEXT_BUDGET) if dev_talks else ()
+    print(f"  window and vigilant thresholds: {context}")
+    save(args.out, arrays, threshold, context)
     size = args.out.stat().st_size // 1024
     with np.load(args.out) as data:  # the zip's timestamps vary, the arrays do not
         digest = hashlib.sha256(b"".join(data[k].tobytes() for k in sorted(data))).hexdigest()
