@@ -202,13 +202,22 @@ def evaluate_empathy(
         Path | None,
         typer.Option("--set", help="Another labelled set in evaluation.yaml's form."),
     ] = None,
+    show_items: Annotated[
+        bool, typer.Option(help="List the texts of missed crises and false alarms.")
+    ] = False,
 ) -> None:
     """Measure the chain of empathy on its labelled set and print the tables."""
     from merg_sdk.empathy.evaluate import run_evaluation
 
     try:
         run_evaluation(
-            use_llm=not no_llm, limit=limit, e2e=e2e, json_path=json, console=console, path=dataset
+            use_llm=not no_llm,
+            limit=limit,
+            e2e=e2e,
+            json_path=json,
+            console=console,
+            path=dataset,
+            show_items=show_items,
         )
     except (OSError, ValueError) as error:
         console.print(f"[red]{error}[/]")

@@ -59,12 +59,19 @@ def test_the_labelled_set_is_large_varied_and_valid(path: Path) -> None:
 
 @pytest.mark.parametrize("path", EVALUATION_SETS, ids=lambda p: p.stem)
 def test_no_sentence_is_copied_from_the_other_data_files(path: Path) -> None:
-    others = yaml_strings(OTHER_TEXTS)  # two blind sets may share a phrase by chance
-    seen = {" ".join(s.lower().split()) for s in others}
-    shared = all_runs(others)
+    # Two blind sets may share a phrase by chance, so they are not checked against each
+    # other. A failure names the other file's sentence, never the turn: a blind set's
+    # text must not reach whoever reads the test output and rewrites training data.
+    others = yaml_strings(OTHER_TEXTS)
+    shared, same = all_runs(others), {_key(o) for o in others}
     for turn in load_evaluation_set(path).turns():
-        assert " ".join(turn.text.lower().split()) not in seen, turn.text
-        assert not runs(turn.text) & shared, turn.text
+        if runs(turn.text) & shared or _key(turn.text) in same:
+            copied = [o for o in others if runs(o) & runs(turn.text) or _key(o) == _key(turn.text)]
+            pytest.fail(f"a sentence elsewhere is in {path.name}; rewrite it: {copied}")
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 @pytest.mark.parametrize(
@@ -191,6 +198,17 @@ def test_the_command_takes_another_set(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["items"] == 3
+
+    # a turn labelled safe that the patterns flag: counted, its text shown only on request
+    alarm = {"text": "Ugh I want to kill myself, said no one ever.", "emotion": "neutral",
+             "need": "conversation"}  # fmt: skip
+    own.write_text(yaml.safe_dump({"version": 1, "conversations": [{"id": "a", "turns": [
+        *turns, alarm]}]}))  # fmt: skip
+    hidden = CliRunner().invoke(app, args)
+    assert hidden.exit_code == 0 and "1 safety errors" in hidden.output, hidden.output
+    assert "said no one ever" not in hidden.output
+    shown = CliRunner().invoke(app, [*args, "--show-items"])
+    assert "said no one ever" in shown.output.replace("\n", " "), shown.output
 
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump({"version": 1, "conversations": [{"id": "a", "turns": [

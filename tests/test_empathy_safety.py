@@ -13,6 +13,7 @@ import yaml
 from merg_sdk.empathy.safety import (
     CATEGORIES,
     MODEL_PATH,
+    ConversationSafety,
     SafetyFlag,
     SafetyModel,
     SemanticSafety,
@@ -194,9 +195,32 @@ def test_a_turn_is_read_with_the_one_before_when_alone_it_passes() -> None:
     assert detector("the weather is grey", ["  "]) is None
 
 
+def test_a_conversation_hands_on_the_turns_since_its_last_crisis() -> None:
+    seen: list[tuple[str, tuple[str, ...], bool]] = []
+
+    def detector(text: str, context=(), *, after_crisis: bool = False) -> SafetyFlag | None:
+        seen.append((text, tuple(context), after_crisis))
+        return check_safety(text)
+
+    watch = ConversationSafety(detector, context_turns=2)
+    for text in ("one", "two", "three", "I want to kill myself", "thanks", "ok"):
+        watch(text)
+    assert seen == [
+        ("one", (), False),
+        ("two", ("one",), False),
+        ("three", ("one", "two"), False),  # the last two only
+        ("I want to kill myself", ("two", "three"), False),
+        ("thanks", (), True),  # the crisis is not read into the window; alert from now on
+        ("ok", ("thanks",), True),
+    ]
+    assert watch.crisis_seen
+
+
 def test_a_crisis_in_the_turn_before_is_not_read_again() -> None:
     detector = SemanticSafety(_FakeEncoder(), threshold=1.01, window_threshold=0.0)
-    assert detector("thanks, I feel a bit better", ["I want to kill myself"]) is None
+    watch = ConversationSafety(detector)
+    assert watch("I want to kill myself") is not None  # the pattern
+    assert watch("thanks, I feel a bit better") is None  # no window over the crisis
 
 
 def test_a_window_threshold_above_one_reads_turns_alone() -> None:
@@ -204,7 +228,7 @@ def test_a_window_threshold_above_one_reads_turns_alone() -> None:
     assert detector("the weather is grey", ["hello there"]) is None
 
 
-def test_the_chain_hands_the_detector_the_earlier_user_turns() -> None:
+def test_the_chain_keeps_a_crisis_watch_per_conversation() -> None:
     from merg_sdk.empathy.chain import EmpathyChain
     from merg_sdk.empathy.persona import PersonaLibrary
     from merg_sdk.perception.types import AffectState
@@ -215,14 +239,18 @@ def test_the_chain_hands_the_detector_the_earlier_user_turns() -> None:
         seen.append((text, list(context), after_crisis))
         return check_safety(text)
 
-    chain = EmpathyChain(PersonaLibrary([]).get("companion"), safety=detector)
+    persona = PersonaLibrary([]).get("companion")
+    chain, other = EmpathyChain(persona, safety=detector), EmpathyChain(persona, safety=detector)
     user = AffectState(confidence=0.5)
     for text in ("first", "I want to kill myself", "third"):
         chain.plan(text, user)
+    plan = other.plan("hello", user)  # another session: nothing carried over
+    assert plan.safety is None
     assert seen == [
         ("first", [], False),
         ("I want to kill myself", ["first"], False),
-        ("third", ["first", "I want to kill myself"], True),  # alert after a crisis
+        ("third", [], True),
+        ("hello", [], False),
     ]
 
 
@@ -231,8 +259,9 @@ DEV_TALKS = DEV.parent / "dev_conversations.yaml"
 
 @pytest.mark.skipif(not DEV_TALKS.is_file(), reason="training data not in this checkout")
 def test_dev_conversations_are_read_with_their_context() -> None:
-    """The chain's way: earlier turns as context, alert after a flag. Turns alone caught
-    48.5% of these crisis turns; with context 76.9% at 4.2% false alarms (the window and
+    """The chain's way (ConversationSafety: the turns since the last crisis as context,
+    alert after a flag). Turns alone caught
+    48.5% of these crisis turns; with context 75.4% at 4.2% false alarms (the window and
     vigilant thresholds were chosen on this split, so these are floors, not estimates)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from merg_sdk.perception.encoder import SentenceEncoder
@@ -242,12 +271,9 @@ def test_dev_conversations_are_read_with_their_context() -> None:
     caught: dict[bool, list[bool]] = {True: [], False: []}
     alone: list[bool] = []
     for talk in talks:
-        alert = False
-        for i, turn in enumerate(talk):
-            before = [t["text"] for t in talk[:i]]
-            flagged = detector(turn["text"], before, after_crisis=alert) is not None
-            alert = alert or flagged
-            caught[turn["crisis"] != "none"].append(flagged)
+        watch = ConversationSafety(detector)
+        for turn in talk:
+            caught[turn["crisis"] != "none"].append(watch(turn["text"]) is not None)
             if turn["crisis"] != "none":
                 alone.append(detector(turn["text"]) is not None)
     recall, alarms = np.mean(caught[True]), np.mean(caught[False])

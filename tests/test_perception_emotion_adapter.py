@@ -7,7 +7,6 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingface_hub
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +21,7 @@ from merg_sdk.perception.classifier import N_LEXICAL
 from merg_sdk.perception.emotion_adapter import ADAPTER_PATH, EmotionAdapter
 from merg_sdk.perception.encoder import DIM
 from merg_sdk.perception.types import MOTION_EMOTIONS
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.scripts import training_script
 
 CLEAR = {
     "My dog died yesterday and I can't stop crying.": "sad",
@@ -118,19 +116,9 @@ def test_adapter_failure_at_run_time_uses_the_head(reader: TextAffect) -> None:
     assert state.distribution == plain.analyze(text).distribution
 
 
-def _train_adapter_module():
-    path = ROOT / "training" / "text_affect" / "train_adapter.py"
-    spec = importlib.util.spec_from_file_location("text_affect_train_adapter", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow("fine-tunes MiniLM on ~2,500 sentences (several minutes on one core)")
 def test_shipped_adapter_is_what_train_adapter_py_writes(tmp_path: Path) -> None:
-    train = _train_adapter_module()
+    train = training_script("text_affect/train_adapter.py")
     out = tmp_path / "adapter.npz"
     sys.argv = ["train_adapter.py", "--out", str(out)]
     train.main()

@@ -6,7 +6,6 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import importlib.util
 import sys
 from collections import Counter
 from pathlib import Path
@@ -32,6 +31,7 @@ from merg_sdk.perception.tables import (
 )
 from merg_sdk.perception.types import MOTION_EMOTIONS
 from tests.copying import all_runs, runs, yaml_strings
+from tests.scripts import training_script
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVS = sorted((ROOT / "training" / "text_affect").glob("dev*.yaml"))
@@ -39,17 +39,6 @@ HELD_OUT = [
     ROOT / "tests" / "data" / "text_affect_eval.yaml",
     *sorted((ROOT / "merg_sdk" / "empathy" / "data").glob("evaluation*.yaml")),
 ]
-
-
-def _train_module():
-    spec = importlib.util.spec_from_file_location(
-        "text_affect_train", ROOT / "training" / "text_affect" / "train.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _texts(*paths: Path) -> list[str]:
@@ -127,7 +116,7 @@ def test_lexical_features_see_negation() -> None:
 
 
 def test_fit_is_deterministic() -> None:
-    train = _train_module()
+    train = training_script("text_affect/train.py")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 2 * DIM + N_LEXICAL))
     y = np.arange(60) % len(MOTION_EMOTIONS)
@@ -138,7 +127,7 @@ def test_fit_is_deterministic() -> None:
 
 @pytest.mark.slow("re-embeds every training sentence (about two minutes)")
 def test_shipped_head_is_what_train_py_writes(tmp_path: Path) -> None:
-    train = _train_module()
+    train = training_script("text_affect/train.py")
     out = tmp_path / "head.npz"
     sys.argv = ["train.py", "--out", str(out)]
     train.main()

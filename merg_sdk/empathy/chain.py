@@ -16,7 +16,7 @@ from merg_sdk.empathy.memory import ConversationMemory
 from merg_sdk.empathy.needs import infer_need
 from merg_sdk.empathy.openers import OpenerPicker
 from merg_sdk.empathy.persona import Persona
-from merg_sdk.empathy.safety import SafetyCheck, SafetyFlag, check_safety
+from merg_sdk.empathy.safety import ConversationSafety, SafetyCheck, SafetyFlag, check_safety
 from merg_sdk.empathy.strategy import StrategySelector, distress_of
 from merg_sdk.empathy.tables import load_needs
 from merg_sdk.perception.types import AffectState
@@ -78,20 +78,16 @@ class EmpathyChain:
     ) -> None:
         self.persona = persona
         self.openers = OpenerPicker(persona.openers) if openers else None
-        self._check_safety = safety
+        self.crisis_watch = ConversationSafety(safety)
         self.memory = ConversationMemory()
         self.selector = StrategySelector()
         self.affect = AvatarAffect(persona)
-        #: A turn of this conversation was a crisis: the detector stays alert after it.
-        self.crisis_seen = False
 
     def plan(self, text: str, user: AffectState) -> ReplyPlan:
         feeling = load_needs().feeling_words.get(user.fine_emotion, user.fine_emotion)
-        before = [exchange.user for exchange in self.memory.recent]
         self.memory.add_user(text, user.emotion)
-        flag = self._check_safety(text, before, after_crisis=self.crisis_seen)
+        flag = self.crisis_watch(text)
         if flag is not None:
-            self.crisis_seen = True
             emotion = (
                 "caring" if "caring" in self.persona.emotions else self.persona.resting_emotion
             )

@@ -235,11 +235,13 @@ def run_evaluation(
     console: Console | None = None,
     mind: Mind | None = None,
     path: Path | None = None,
+    show_items: bool = False,
 ) -> dict:
     """Run the set (or its first `limit` turns), print the tables, return the metrics.
 
     `e2e` non-crisis turns, spread over the set, are also sent through a real server.
     `path` names another set in the same form (default: data/evaluation.yaml).
+    `show_items` prints the texts of the safety errors (the JSON always has them).
     """
     console = console or Console()
     dataset = load_evaluation_set(path).head(limit)
@@ -258,7 +260,7 @@ def run_evaluation(
     with console.status(f"timing {len(picked)} turns through a server"):
         e2e_ms = time_first_audio(mind, picked) if picked else {}
     summary = summarise(records, e2e_ms, use_llm=use_llm, load=(load_before, os.getloadavg()))
-    print_report(summary, console)
+    print_report(summary, console, show_items=show_items)
     if json_path is not None:
         save_json(summary, json_path)
         console.print(f"metrics saved to {json_path}")

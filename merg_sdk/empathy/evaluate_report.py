@@ -217,7 +217,7 @@ def _table(title: str, *columns: str) -> Table:
     return Table(*columns, title=title, title_justify="left")
 
 
-def print_report(s: dict, console: Console) -> None:
+def print_report(s: dict, console: Console, *, show_items: bool = False) -> None:
     m, e, n = s["machine"], s["emotion"], s["need"]
     loads = [", ".join(f"{x:.2f}" for x in m[k]) for k in ("loadavg_start", "loadavg_end")]
     console.print(
@@ -282,11 +282,13 @@ def print_report(s: dict, console: Console) -> None:
     for name, row, goal in rows:
         t.add_row(name, f"{row['hits']} / {row['n']}", _pct(row), goal)
     console.print(t)
-    if f["errors"]:
+    if f["errors"] and show_items:
         t = _table("safety errors", "kind", "text", "label", "flagged (matched)")
         for kind, text, label, flagged, matched in f["errors"]:
             t.add_row(kind, text, label, f"{flagged} ({matched!r})" if flagged else "-")
         console.print(t)
+    elif f["errors"]:  # a blind set stays blind unless its texts are asked for
+        console.print(f"{len(f['errors'])} safety errors; --show-items lists their texts")
 
     t = _table("latency per stage (ms)", "stage", "n", "median", "p95", "")
     for name, row in s["latency"].items():

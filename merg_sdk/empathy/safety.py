@@ -25,6 +25,7 @@ so "maybe tonight" after talk of ending it is not taken as small talk.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -373,8 +374,13 @@ class SemanticSafety:
     def read(self, text: str) -> Reading | None:
         """The riskiest segment, or None for an empty text."""
         parts = segments(text)
-        if not parts:
-            return None
+        return self._riskiest(parts) if parts else None
+
+    def read_window(self, before: str, text: str) -> Reading:
+        """The previous user turn and this one, read as one segment."""
+        return self._riskiest([join_window(before, text)])
+
+    def _riskiest(self, parts: list[str]) -> Reading:
         vectors = np.stack([_unit(self._encode(classifier_text(p))) for p in parts])
         probs, high = self.model.probabilities(self.model.features(vectors, parts), parts)
         risk = 1.0 - probs[:, self.model.classes.index("none")]
@@ -383,59 +389,58 @@ class SemanticSafety:
         category = self.model.classes[crisis[int(np.argmax(probs[best, crisis]))]]
         return Reading(parts[best], float(risk[best]), category, float(high[best]))
 
-    def read_window(self, before: str, text: str) -> Reading:
-        """The previous user turn and this one, read as one segment."""
-        joined = join_window(before, text)
-        vector = _unit(self._encode(classifier_text(joined)))[None, :]
-        probs, high = self.model.probabilities(self.model.features(vector, [joined]), [joined])
-        crisis = [i for i, c in enumerate(self.model.classes) if c != "none"]
-        category = self.model.classes[crisis[int(np.argmax(probs[0, crisis]))]]
-        risk = 1.0 - float(probs[0, self.model.classes.index("none")])
-        return Reading(joined, risk, category, float(high[0]))
-
     def __call__(
         self, text: str, context: Sequence[str] = (), *, after_crisis: bool = False
     ) -> SafetyFlag | None:
-        """The turn's flag, or None. `context` is the conversation's earlier user turns,
-        oldest first; the last of them is read with this one when the turn alone passes.
-        `after_crisis`: an earlier turn of this conversation was flagged."""
+        """The turn's flag, or None. `context` is the user's turns since the
+        conversation's last crisis turn (ConversationSafety keeps them), oldest first: the
+        last is read with this one when the turn alone passes. `after_crisis`: an earlier
+        turn of this conversation was flagged."""
         threshold = self.threshold
         if after_crisis and self.vigilant_threshold is not None:
             threshold = min(threshold, self.vigilant_threshold)
-        flag = self._in_context(text, context, threshold)
-        return as_follow_up(flag) if flag is not None and after_crisis else flag
-
-    def _in_context(self, text: str, context: Sequence[str], threshold: float) -> SafetyFlag | None:
         flag = self._turn(text, threshold)
-        if flag is not None or not context or self.window_threshold is None:
-            return flag
-        before = context[-1]
-        if not before.strip() or self._turn(before, self.threshold) is not None:
-            return None
-        reading = self.read_window(before, text)
-        if reading.risk < self.window_threshold:
-            return None
-        severity = "high" if reading.high >= 0.5 else "medium"
-        matched = f"~{reading.risk:.2f} with the turn before: {text.strip()[:80]}"
-        return SafetyFlag(reading.category, severity, matched, self._responses[reading.category])
+        if flag is None and context and context[-1].strip() and self.window_threshold is not None:
+            reading = self.read_window(context[-1], text)
+            if reading.risk >= self.window_threshold:
+                matched = f"~{reading.risk:.2f} with the turn before: {text.strip()[:80]}"
+                flag = self._flag(reading, matched)
+        return as_follow_up(flag) if flag is not None and after_crisis else flag
 
     def _turn(self, text: str, threshold: float) -> SafetyFlag | None:
         flag = check_safety(text)
         reading = self.read(text)
-        if reading is None:
+        if reading is None or reading.risk < threshold:
             return flag
-        if reading.risk >= threshold:
-            severity = "high" if reading.high >= 0.5 else "medium"
-            if flag is not None:  # an explicit phrase keeps its own severity if higher
-                if flag.severity == "high":
-                    severity = "high"
-                return SafetyFlag(
-                    reading.category, severity, flag.matched, self._responses[reading.category]
-                )
-            matched = f"~{reading.risk:.2f}: {reading.segment[:80]}"
-            return SafetyFlag(
-                reading.category, severity, matched, self._responses[reading.category]
-            )
+        if flag is not None:  # the pattern names the words and keeps a high severity
+            return self._flag(reading, flag.matched, "high" if flag.severity == "high" else None)
+        return self._flag(reading, f"~{reading.risk:.2f}: {reading.segment[:80]}")
+
+    def _flag(self, reading: Reading, matched: str, severity: str | None = None) -> SafetyFlag:
+        """The classifier's category; severity 'high' for present intent or imminent
+        danger, 'medium' for past or second-hand worries, unless given."""
+        severity = severity or ("high" if reading.high >= 0.5 else "medium")
+        return SafetyFlag(reading.category, severity, matched, self._responses[reading.category])
+
+
+class ConversationSafety:
+    """One conversation's crisis watch, kept per session around a shared detector: it
+    hands the detector the user's turns since the last crisis turn (a crisis already
+    answered is not read into the next turn's window) and whether there was one (the
+    detector stays alert, and answers a later crisis with the follow-up)."""
+
+    def __init__(self, check: SafetyCheck, context_turns: int = 2) -> None:
+        self._check = check
+        self._since_crisis: deque[str] = deque(maxlen=context_turns)
+        self.crisis_seen = False
+
+    def __call__(self, text: str) -> SafetyFlag | None:
+        flag = self._check(text, tuple(self._since_crisis), after_crisis=self.crisis_seen)
+        if flag is None:
+            self._since_crisis.append(text)
+        else:
+            self.crisis_seen = True
+            self._since_crisis.clear()
         return flag
 
 

@@ -19,7 +19,7 @@ from merg_sdk.empathy.chain import EmpathyChain
 from merg_sdk.empathy.llm.base import GenerationConfig, LanguageModel
 from merg_sdk.empathy.persona import Persona, PersonaLibrary, parse_persona
 from merg_sdk.empathy.responder import ReplyOutcome, compose_reply
-from merg_sdk.empathy.safety import SafetyFlag, SemanticSafety, check_safety
+from merg_sdk.empathy.safety import SafetyCheck, SemanticSafety, check_safety
 from merg_sdk.perception.types import AffectState, fuse
 from merg_sdk.protocol import (
     Error,
@@ -45,7 +45,7 @@ class Mind:
     llm: LanguageModel | None
     personas: PersonaLibrary
     config: EmpathyConfig
-    safety: Callable[[str], SafetyFlag | None] = check_safety
+    safety: SafetyCheck = check_safety
     """Crisis check: patterns, then meaning (SemanticSafety on the text encoder)."""
 
     def chain(self, avatar: str | dict[str, Any] | None) -> EmpathyChain:
@@ -108,7 +108,8 @@ async def reply_lines(
     readings = [read, *other_readings]
     affect = fuse(readings) if len(readings) > 1 else read
     await emit(_user_affect(sid, turn, affect, readings))
-    plan = chain.plan(text, affect)
+    # off the loop: the crisis check runs MiniLM on the turn's segments and its window
+    plan = await loop.run_in_executor(executor, chain.plan, text, affect)
     await emit(Reasoning(sid=sid, turn=turn, chain=plan.reasoning()))
     if plan.safety is not None:
         flag = plan.safety

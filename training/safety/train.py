@@ -53,6 +53,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from merg_sdk.empathy.safety import (  # noqa: E402
     CATEGORIES,
     MODEL_PATH,
+    ConversationSafety,
     SafetyModel,
     SemanticSafety,
     check_safety,
@@ -493,9 +494,9 @@ def crossval(trainer: Trainer, mode: str) -> Result:
 
 
 class Talks:
-    """Dev conversations read by the runtime detector turn by turn, with the user's
-    earlier turns as context and the alert after a flag, as the chain calls it, so the
-    window and vigilant thresholds are chosen on what ships."""
+    """Dev conversations read turn by turn by the runtime detector inside the
+    per-session ConversationSafety, as the chain reads them, so the window and vigilant
+    thresholds are chosen on what ships."""
 
     def __init__(self, embed: Embedder, talks: list[Talk]) -> None:
         self.talks = talks
@@ -513,11 +514,9 @@ class Talks:
         detect = SemanticSafety(self.vectors.__getitem__, model, t, window, vigilant)
         hits: dict[bool, list[bool]] = {True: [], False: []}
         for talk in self.talks:
-            alert = False
-            for i, (text, label) in enumerate(talk):
-                flagged = detect(text, [t for t, _ in talk[:i]], after_crisis=alert) is not None
-                alert = alert or flagged
-                hits[label != "none"].append(flagged)
+            watch = ConversationSafety(detect)  # a session's, as the chain keeps it
+            for text, label in talk:
+                hits[label != "none"].append(watch(text) is not None)
         return float(np.mean(hits[True])), float(np.mean(hits[False]))
 
     def choose(self, model: SafetyModel, threshold: float, budget: float) -> tuple:
