@@ -234,7 +234,6 @@ def evaluate_safety(
     """Measure the server's crisis detector on a labelled set of your own."""
     from merg_sdk.empathy.evaluate_safety import load_labelled_set, report, score
     from merg_sdk.empathy.safety import SemanticSafety
-    from merg_sdk.perception.encoder import SentenceEncoder
 
     try:
         items = load_labelled_set(path)
@@ -242,7 +241,7 @@ def evaluate_safety(
         console.print(f"[red]{error}[/]")
         raise typer.Exit(2) from error
     with console.status(f"{len(items)} messages through the crisis detector"):
-        detect = SemanticSafety(SentenceEncoder(threads=1).encode_one)  # as the server's
+        detect = SemanticSafety.load()  # as the server's
         scores = score(items, detect)
     report(scores, console, show_items=show_items)
 

@@ -18,6 +18,7 @@ from merg_sdk.empathy.safety import (
     SafetyModel,
     SemanticSafety,
     check_safety,
+    joined,
     segments,
 )
 
@@ -139,9 +140,8 @@ DEV_MAX_FALSE_ALARM_RATE = 0.03
 @pytest.fixture(scope="module")
 def dev_result() -> dict[str, float]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from merg_sdk.perception.encoder import SentenceEncoder
 
-    detector = SemanticSafety(SentenceEncoder(threads=1).encode_one)
+    detector = SemanticSafety.load()
     spec = yaml.safe_load(DEV.read_text(encoding="utf-8"))
     out: dict[str, float] = {}
     for category, texts in [*spec["crisis"].items(), ("none", spec["none"])]:
@@ -179,11 +179,26 @@ def test_a_threshold_above_one_leaves_only_the_patterns() -> None:
 
 
 class _FakeEncoder:
-    """A deterministic stand-in for MiniLM, so the plumbing is tested without the model."""
+    """A deterministic stand-in for the encoders, so the plumbing is tested without them."""
+
+    def __init__(self) -> None:
+        self.dim = SafetyModel().embedding_dim
 
     def __call__(self, text: str) -> np.ndarray:
         rng = np.random.default_rng(len(text))
-        return rng.normal(size=384).astype(np.float32)
+        return rng.normal(size=self.dim).astype(np.float32)
+
+
+def test_the_model_names_its_encoders_and_the_detector_joins_them() -> None:
+    model = SafetyModel()
+    assert model.encoders == ("minilm", "mpnet") and model.embedding_dim == 384 + 768
+    joined_encode = joined([lambda t: np.ones(384), lambda t: np.full(768, 2.0)])
+    vector = joined_encode("anything")
+    assert vector.shape == (1152,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+    np.testing.assert_allclose(vector[:384] @ vector[:384], 0.5, atol=1e-5)  # equal shares
+    wrong = SemanticSafety(lambda t: np.ones(384, np.float32), model)
+    with pytest.raises(ValueError, match="1152-d embeddings"):
+        wrong("the weather is grey today")
 
 
 def test_a_turn_is_read_with_the_one_before_when_alone_it_passes() -> None:
@@ -264,9 +279,8 @@ def test_dev_conversations_are_read_with_their_context() -> None:
     48.5% of these crisis turns; with context 75.4% at 4.2% false alarms (the window and
     vigilant thresholds were chosen on this split, so these are floors, not estimates)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from merg_sdk.perception.encoder import SentenceEncoder
 
-    detector = SemanticSafety(SentenceEncoder(threads=1).encode_one)
+    detector = SemanticSafety.load()
     talks = yaml.safe_load(DEV_TALKS.read_text(encoding="utf-8"))["conversations"]
     caught: dict[bool, list[bool]] = {True: [], False: []}
     alone: list[bool] = []

@@ -18,7 +18,6 @@ import pytest
 import yaml
 
 from merg_sdk.empathy.safety import SemanticSafety
-from merg_sdk.perception.encoder import SentenceEncoder
 
 DATA = Path(__file__).parent / "data" / "safety_heldout.yaml"
 CRISIS = ("suicide", "self_harm", "abuse", "danger")
@@ -41,7 +40,7 @@ def _load() -> list[dict]:
 
 
 def _evaluate(items: list[dict]) -> dict:
-    check_safety = SemanticSafety(SentenceEncoder().encode_one)
+    check_safety = SemanticSafety.load()
     misses: list[tuple[str, str]] = []
     wrong_category: list[tuple[str, str, str]] = []
     false_alarms: list[tuple[str, str]] = []

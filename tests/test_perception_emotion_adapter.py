@@ -19,8 +19,13 @@ import pytest
 
 from merg_sdk.perception import TextAffect, emotion_adapter
 from merg_sdk.perception.classifier import N_LEXICAL
-from merg_sdk.perception.emotion_adapter import ADAPTER_PATH, MINILM_ADAPTER_PATH, EmotionAdapter
-from merg_sdk.perception.encoder import DIM, SentenceEncoder
+from merg_sdk.perception.emotion_adapter import (
+    ADAPTER_PATH,
+    MINILM_ADAPTER_PATH,
+    EmotionAdapter,
+    TunedEncoder,
+)
+from merg_sdk.perception.encoder import DIM, model_dir, shared_encoder
 from merg_sdk.perception.mpnet import MissingModel, mpnet_dir
 from merg_sdk.perception.types import MOTION_EMOTIONS
 from tests.scripts import training_script
@@ -57,16 +62,26 @@ def test_shipped_reader_is_mpnet_small_and_loads(reader: TextAffect) -> None:
 
 
 def test_the_reader_embeds_as_training_did(reader: TextAffect) -> None:
-    """train.py --base mpnet embeds with sentence-transformers, the runtime with the bare
-    transformer and its own pooling: the two must agree, or the head reads noise."""
+    """train.py --base mpnet embeds with the shared SentenceEncoder, and so does the
+    runtime (the crisis detector reuses it); a LoRA reader pools by its own code, which
+    must match sentence-transformers' pooling, or its head reads noise."""
     adapter = reader.adapter
     assert adapter is not None
+    assert adapter.encoder is shared_encoder(mpnet_dir())
     text = "I keep thinking something terrible will happen to my kids."
     vec = adapter.encode_one(text)
     assert vec.shape == (768,) and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
-    trained_with = SentenceEncoder(mpnet_dir(), threads=1).encode_one(text)
-    np.testing.assert_allclose(vec, trained_with, atol=2e-5)
     assert adapter.encode_one(text) is vec  # cached
+    from transformers import AutoModel, AutoTokenizer
+
+    folder = str(model_dir())
+    plain = TunedEncoder(
+        AutoModel.from_pretrained(folder, local_files_only=True).eval(),
+        AutoTokenizer.from_pretrained(folder, local_files_only=True),
+        DIM,
+        4,
+    )
+    np.testing.assert_allclose(plain.encode_one(text), reader.encoder.encode_one(text), atol=2e-5)
 
 
 def test_without_mpnet_the_tuned_minilm_reads(reader: TextAffect) -> None:
@@ -107,7 +122,7 @@ def test_adapter_is_thread_safe(reader: TextAffect) -> None:
     assert adapter is not None
     texts = [f"I'm worried about exam number {i}." for i in range(12)]
     alone = [adapter.encode_one(t).copy() for t in texts]
-    adapter._cache.clear()
+    adapter.encoder.clear_cache()
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(adapter.encode_one, texts))
     for a, b in zip(alone, together, strict=True):

