@@ -53,12 +53,15 @@ export class TurnPlayer {
     this.ctx = ctx;
     this.stats = stats;
     this.turn = null;
+    this.newest = -1; // the newest turn number begun here, so a stopped turn stays stopped
     this.fps = 60;
     this.sampleRate = 22050;
     this.width = 0;
   }
 
   opened(msg) {
+    this.stop('replaced'); // a session (re)opened: its turns are numbered afresh
+    this.newest = -1;
     this.fps = msg.fps;
     this.sampleRate = msg.sample_rate;
     this.width = msg.rig.names.length;
@@ -89,9 +92,12 @@ export class TurnPlayer {
 
   turnFor(number) {
     if (this.turn && this.turn.number === number) return this.turn;
-    if (this.turn && this.turn.number > number) return null; // a stale message of an old turn
+    // a stale message of an old turn, or a late one of a turn stopped here (the server may
+    // still be sending what the user dropped: it must not begin that turn again)
+    if (number <= this.newest) return null;
     this.stop('replaced'); // the server ends a turn before the next starts; we may have joined late
     this.turn = new Turn(number);
+    this.newest = number;
     return this.turn;
   }
 
