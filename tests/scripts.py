@@ -2,8 +2,7 @@
 
 They are scripts run by path (`python training/text_affect/train.py`), not a package,
 so they are loaded from their files under a name made of their path
-("text_affect_train"), once per process: train_adapter.py reuses the train.py module a
-test already loaded instead of executing it again.
+("text_affect_train"), once per process.
 """
 
 from __future__ import annotations

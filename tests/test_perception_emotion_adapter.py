@@ -1,6 +1,6 @@
-"""The emotion reader (mpnet, or the LoRA-tuned MiniLM without mpnet's wheels): it loads,
-embeds as training did, reads clear sentences right, is what analyze uses, falls back to
-the frozen-embedding head without its file, and is reproducible."""
+"""The emotion reader (mpnet): it loads, embeds as training did, reads clear sentences
+right, is what analyze uses, falls back to the frozen-embedding head without its file or
+mpnet's wheels, and is reproducible."""
 
 from __future__ import annotations
 
@@ -19,13 +19,8 @@ import pytest
 
 from merg_sdk.perception import TextAffect, emotion_adapter
 from merg_sdk.perception.classifier import N_LEXICAL
-from merg_sdk.perception.emotion_adapter import (
-    ADAPTER_PATH,
-    MINILM_ADAPTER_PATH,
-    EmotionAdapter,
-    TunedEncoder,
-)
-from merg_sdk.perception.encoder import DIM, model_dir, shared_encoder
+from merg_sdk.perception.emotion_adapter import ADAPTER_PATH, EmotionAdapter
+from merg_sdk.perception.encoder import DIM, shared_encoder
 from merg_sdk.perception.mpnet import MissingModel, mpnet_dir
 from merg_sdk.perception.types import MOTION_EMOTIONS
 from tests.scripts import training_script
@@ -51,20 +46,18 @@ def reader() -> Iterator[TextAffect]:
 def test_shipped_reader_is_mpnet_small_and_loads(reader: TextAffect) -> None:
     assert ADAPTER_PATH.is_file() and ADAPTER_PATH.stat().st_size < 4_000_000
     adapter = reader.adapter
-    assert adapter is not None and adapter.own_context
-    assert adapter.head.dim == adapter.head.context_dim == 768
+    assert adapter is not None and adapter.head.dim == 768
     n_features = 2 * 768 + N_LEXICAL
     assert adapter.head.weights.shape == (n_features, len(MOTION_EMOTIONS))
     assert np.isfinite(adapter.head.weights).all() and np.all(adapter.head.scale > 0)
     with np.load(ADAPTER_PATH) as data:
-        assert str(data["base"]) == "mpnet" and "lora_names" not in data
+        assert str(data["base"]) == "mpnet"
     assert EmotionAdapter.load(Path("/nonexistent/adapter.npz")) is None
 
 
 def test_the_reader_embeds_as_training_did(reader: TextAffect) -> None:
     """train.py --base mpnet embeds with the shared SentenceEncoder, and so does the
-    runtime (the crisis detector reuses it); a LoRA reader pools by its own code, which
-    must match sentence-transformers' pooling, or its head reads noise."""
+    runtime (the crisis detector reuses it, cache and all)."""
     adapter = reader.adapter
     assert adapter is not None
     assert adapter.encoder is shared_encoder(mpnet_dir())
@@ -72,32 +65,16 @@ def test_the_reader_embeds_as_training_did(reader: TextAffect) -> None:
     vec = adapter.encode_one(text)
     assert vec.shape == (768,) and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
     assert adapter.encode_one(text) is vec  # cached
-    from transformers import AutoModel, AutoTokenizer
-
-    folder = str(model_dir())
-    plain = TunedEncoder(
-        AutoModel.from_pretrained(folder, local_files_only=True).eval(),
-        AutoTokenizer.from_pretrained(folder, local_files_only=True),
-        DIM,
-        4,
-    )
-    np.testing.assert_allclose(plain.encode_one(text), reader.encoder.encode_one(text), atol=2e-5)
 
 
-def test_without_mpnet_the_tuned_minilm_reads(reader: TextAffect) -> None:
+def test_without_mpnet_the_frozen_head_reads(reader: TextAffect) -> None:
     def missing() -> Path:
         raise MissingModel("no mpnet wheels here")
 
     with mock.patch.dict(emotion_adapter.BASES, {"mpnet": missing}):
         fallback = TextAffect.load(encoder=reader.encoder)
-    adapter = fallback.adapter
-    assert adapter is not None and not adapter.own_context
-    assert adapter.head.dim == adapter.head.context_dim == DIM
-    with np.load(MINILM_ADAPTER_PATH) as data:
-        assert len(data["lora_names"]) >= 12  # every layer's attention at least
-    text = "I keep thinking something terrible will happen to my kids."
-    tuned, frozen = adapter.encode_one(text), reader.encoder.encode_one(text)
-    assert 0.5 < float(tuned @ frozen) < 0.999  # the deltas were merged, not wrecking it
+    assert fallback.adapter is None and fallback.classifier is not None
+    assert fallback.classifier.dim == DIM
     assert fallback.analyze("I got the job!! I'm so excited.").emotion == "happy"
 
 
@@ -156,11 +133,6 @@ def test_adapter_failure_at_run_time_uses_the_head(reader: TextAffect) -> None:
 @pytest.mark.slow("embeds ~4,000 sentences with mpnet (several minutes on one core)")
 def test_shipped_reader_is_what_train_py_writes(tmp_path: Path) -> None:
     _same_npz(tmp_path, "text_affect/train.py", ["--base", "mpnet"], ADAPTER_PATH)
-
-
-@pytest.mark.slow("fine-tunes MiniLM on ~2,800 sentences (several minutes on one core)")
-def test_shipped_minilm_adapter_is_what_train_adapter_py_writes(tmp_path: Path) -> None:
-    _same_npz(tmp_path, "text_affect/train_adapter.py", [], MINILM_ADAPTER_PATH)
 
 
 def _same_npz(tmp_path: Path, script: str, args: list[str], shipped_path: Path) -> None:

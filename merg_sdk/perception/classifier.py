@@ -88,8 +88,7 @@ class MotionClassifier:
     scale: np.ndarray  # [n_features]
     context_weights: tuple[float, ...]
     mix: float
-    dim: int  # of the turn's embedding
-    context_dim: int  # of the context turns' (the shared encoder's, or the same encoder's)
+    dim: int
 
     @classmethod
     def load(cls, path: Path | None = None) -> MotionClassifier | None:
@@ -109,13 +108,12 @@ class MotionClassifier:
                 context_weights=tuple(float(w) for w in data["context_weights"]),
                 mix=float(data["mix"]),
                 dim=int(data["dim"]),
-                context_dim=int(data["context_dim"] if "context_dim" in data else data["dim"]),
             )
 
     def features(self, vec: np.ndarray, context: np.ndarray, lexical: np.ndarray) -> np.ndarray:
         """One row of features; `context` is zeros when there is no earlier turn."""
-        if context.shape != (self.context_dim,):
-            context = np.zeros(self.context_dim, dtype=np.float32)
+        if context.shape != vec.shape:
+            context = np.zeros_like(vec)
         return np.concatenate([vec, context, lexical]).astype(np.float32)
 
     def log_probs(self, features: np.ndarray) -> np.ndarray:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from merg_sdk.perception.mpnet import mpnet_dir
+
 log = logging.getLogger(__name__)
 
 #: Inputs longer than this many word pieces are truncated (the model allows 256).
@@ -131,15 +133,9 @@ class SentenceEncoder:
             return self._cache.put(text, vec)
 
 
-def _mpnet_dir() -> Path:
-    from merg_sdk.perception.mpnet import mpnet_dir
-
-    return mpnet_dir()
-
-
 #: The sentence encoders a trained file may name, and where each model comes from (both
 #: from wheels, never downloaded).
-BASES: dict[str, Callable[[], Path]] = {"minilm": model_dir, "mpnet": _mpnet_dir}
+BASES: dict[str, Callable[[], Path]] = {"minilm": model_dir, "mpnet": mpnet_dir}
 
 _SHARED: dict[Path, SentenceEncoder] = {}
 _SHARED_LOCK = threading.Lock()

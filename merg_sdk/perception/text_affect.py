@@ -11,11 +11,10 @@ the motion emotion from the same embedding, the previous turns' embeddings and
 the lexicon's counts, mixed with the centroids' reading, because conversation
 says feelings indirectly where the prototypes say them outright; the centroids
 still choose the fine emotion inside the motion emotion it picks, and negation
-stays the lexicon's call. An emotion reader (emotion_adapter.py) replaces that head
-when its file and model are there: all-mpnet-base-v2 embeds the turn and its context
-turns (perception/data/emotion_adapter.npz), or, without mpnet's wheels, a MiniLM
-fine-tuned for the motion emotions embeds the turn (emotion_adapter_minilm.npz),
-because the frozen MiniLM generalised worse to other people's writing. One sentence
+stays the lexicon's call. The emotion reader (emotion_adapter.py) replaces that head
+when its file and mpnet's wheels are there: all-mpnet-base-v2 embeds the turn and its
+context turns (perception/data/emotion_adapter.npz), because the frozen MiniLM
+generalised worse to other people's writing. One sentence
 costs one MiniLM pass (~12 ms on one core) and one mpnet pass (~75 ms), plus
 microseconds of rules and one small matrix product.
 
@@ -41,11 +40,7 @@ import numpy as np
 from merg_sdk.perception.cause import find_cause
 from merg_sdk.perception.classifier import MotionClassifier, context_vector, lexical_features
 from merg_sdk.perception.cues import Scan, scan
-from merg_sdk.perception.emotion_adapter import (
-    ADAPTER_PATH,
-    MINILM_ADAPTER_PATH,
-    EmotionAdapter,
-)
+from merg_sdk.perception.emotion_adapter import EmotionAdapter
 from merg_sdk.perception.encoder import SentenceEncoder, cached_matrix
 from merg_sdk.perception.head import PrototypeHead
 from merg_sdk.perception.mpnet import MissingModel
@@ -155,9 +150,9 @@ class TextAffect:
         the LLM and TTS share a small CPU (see SentenceEncoder). The trained motion
         head (perception/data/text_affect_head.npz) is used when present, unless
         `use_classifier` is False (training and ablations read without it). The emotion
-        reader (`adapter_path`, else emotion_adapter.npz, else emotion_adapter_minilm.npz
-        when mpnet's wheels are missing) replaces that head when both `use_classifier`
-        and `use_adapter` hold; a missing or unreadable one falls back to the head.
+        reader (`adapter_path`, else emotion_adapter.npz) replaces that head when both
+        `use_classifier` and `use_adapter` hold; a missing or unreadable file, or missing
+        mpnet wheels, fall back to the head.
         """
         started = time.perf_counter()
         prototypes = load_prototypes(prototypes_path)
@@ -168,16 +163,13 @@ class TextAffect:
         head = PrototypeHead.fit(matrix, prototypes.labels, len(prototypes.names))
         classifier = MotionClassifier.load(classifier_path) if use_classifier else None
         adapter = None
-        candidates = (adapter_path,) if adapter_path else (ADAPTER_PATH, MINILM_ADAPTER_PATH)
-        for candidate in candidates if use_classifier and use_adapter else ():
+        if use_classifier and use_adapter:
             try:
-                adapter = EmotionAdapter.load(candidate)
-                break
-            except MissingModel as missing:  # mpnet's wheels absent: the MiniLM one next
-                log.warning("emotion reader %s skipped: %s", candidate.name, missing)
+                adapter = EmotionAdapter.load(adapter_path)
+            except MissingModel as missing:
+                log.warning("emotion reader skipped, the frozen-MiniLM head reads: %s", missing)
             except Exception:  # a broken file must not stop the reader: keep the head
-                log.exception("emotion adapter unusable; using the frozen-embedding head")
-                break
+                log.exception("emotion reader unusable; using the frozen-embedding head")
         log.info("text affect loaded in %.2f s", time.perf_counter() - started)
         return cls(encoder, prototypes, lexicon, head, settings, classifier, adapter)
 
@@ -283,16 +275,14 @@ class TextAffect:
     ) -> tuple[np.ndarray, int]:
         """The trained head's motion distribution, mixed with the prototype reader's;
         also the emotion it reads without the context turns (for the CONTEXT cue). With
-        the adapter, the turn is embedded by its encoder, and the context turns too when
-        it was trained so (else they keep the shared encoder's embedding); should it
-        fail, the frozen-embedding head reads the turn."""
+        the emotion reader, its encoder embeds the turn and the context turns (cached:
+        they were read a moment ago); should it fail, the frozen-embedding head reads."""
         head, vec, recent_vecs = self.classifier, seen.vec, seen.recent_vecs
         if self.adapter is not None and vec is not None:
             try:
                 vec = self.adapter.encode_one(text)
-                if self.adapter.own_context:
-                    used = seen.recent[: len(seen.recent_vecs)]
-                    recent_vecs = [self.adapter.encode_one(t[:MAX_CHARS]) for t in used]
+                used = seen.recent[: len(seen.recent_vecs)]
+                recent_vecs = [self.adapter.encode_one(t[:MAX_CHARS]) for t in used]
                 head = self.adapter.head
             except Exception:
                 log.exception("emotion adapter failed; using the frozen-embedding head")
@@ -300,7 +290,7 @@ class TextAffect:
         if head is None or vec is None:  # the caller checks; kept for the type checker
             return prototype_motion, int(prototype_motion.argmax())
         lexical = lexical_features(seen.found, self._motion_of_group)
-        dim = head.context_dim
+        dim = head.dim
         context = context_vector(recent_vecs, head.context_weights, dim)
         rows = np.stack(
             [

@@ -21,9 +21,9 @@ the same weights; the result goes to perception/data/text_affect_head.npz.
 
 `--base mpnet` reads every turn, its context turns and the prototypes with the frozen
 all-mpnet-base-v2 (perception/mpnet.py) instead of the shared MiniLM and writes the
-emotion reader the runtime uses first, perception/data/emotion_adapter.npz (the same
-head arrays, plus `base: mpnet` and `own_context`: the runtime embeds the context turns
-with mpnet too). Embedding ~4,000 sentences with mpnet takes a few minutes on one thread.
+emotion reader the runtime uses, perception/data/emotion_adapter.npz (the same head
+arrays, plus `base: mpnet`; the runtime embeds the context turns with mpnet too).
+Embedding ~3,700 sentences with mpnet takes about eight minutes on one thread.
 
     HF_HUB_OFFLINE=1 .venv/bin/python training/text_affect/train.py \
         [--base mpnet] [--search] [--out PATH]
@@ -326,10 +326,10 @@ def report(name: str, y: np.ndarray, pred: np.ndarray) -> str:
 
 
 def save(model: dict[str, np.ndarray], choice: Choice, path: Path, base: str = "minilm") -> None:
-    """The head; for another base than the shared MiniLM, also which one, and that the
-    runtime must embed the context turns with it (as featurise did)."""
+    """The head; for another base than the shared MiniLM, also which one (the runtime
+    embeds the turn and its context turns with it, as featurise did)."""
     dim = embedding_dim(model["weights"].T)
-    extra = {} if base == "minilm" else {"base": np.array(base), "own_context": np.bool_(True)}
+    extra = {} if base == "minilm" else {"base": np.array(base)}
     np.savez_compressed(
         path,
         **extra,
@@ -341,7 +341,6 @@ def save(model: dict[str, np.ndarray], choice: Choice, path: Path, base: str = "
         context_weights=np.array(CONTEXT_WEIGHTS, dtype=np.float32),
         mix=np.float32(choice.mix),
         dim=np.int64(dim),
-        context_dim=np.int64(dim),
         n_lexical=np.int64(N_LEXICAL),
     )
 
