@@ -96,6 +96,18 @@ def test_crisis_language_overrides_the_plan() -> None:
     assert plan.reasoning()["safety"] == "suicide"
 
 
+def test_a_crisis_reply_carries_the_strategy_its_response_carries_out() -> None:
+    chain = EmpathyChain(PersonaLibrary().default())
+    first = chain.plan("I just want to kill myself tonight", SAD)
+    later = chain.plan("I still want to kill myself", SAD)
+    assert first.strategy == "Providing Suggestions" and "call" in first.safety.response
+    assert later.strategy == "Question" and "Are you safe right now?" in later.safety.response
+    abuse = EmpathyChain(PersonaLibrary().default()).plan("My husband beats me every night", SAD)
+    assert abuse.strategy == "Affirmation and Reassurance"
+    assert "not your fault" in abuse.safety.response
+    assert first.reasoning()["strategy"] == first.strategy
+
+
 def test_memory_keeps_facts_and_fits_its_budget() -> None:
     memory = ConversationMemory(budget_chars=300)
     memory.add_user("Hi, my name is Rosa and I live in Lisbon.", "neutral")

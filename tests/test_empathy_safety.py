@@ -301,5 +301,6 @@ def test_a_later_crisis_gets_the_follow_up_not_the_same_words_again() -> None:
     assert first is not None and later is not None
     assert later.category == first.category and later.response != first.response
     assert "988" in later.response or "emergency" in later.response
+    assert (first.strategy, later.strategy) == ("Providing Suggestions", "Question")
     detector = SemanticSafety(_FakeEncoder(), threshold=0.0)
     assert detector("anything", after_crisis=True).response != detector("anything").response

@@ -21,8 +21,6 @@ from merg_sdk.empathy.strategy import StrategySelector, distress_of
 from merg_sdk.empathy.tables import load_needs
 from merg_sdk.perception.types import AffectState
 
-CRISIS_STRATEGY = "Affirmation and Reassurance"
-
 
 @dataclass(frozen=True, slots=True)
 class ReplyPlan:
@@ -94,7 +92,7 @@ class EmpathyChain:
             avatar = AvatarEmotion(emotion, 0.8, self.affect.name(self.affect.vad).vad)
             return ReplyPlan(
                 user, feeling, "safety", f"crisis language: {flag.matched!r}", "comfort",
-                CRISIS_STRATEGY, flag.response, avatar, flag,
+                flag.strategy, flag.response, avatar, flag,
             )  # fmt: skip
         need, why = infer_need(text, user.fine_emotion)
         choice = self.selector.choose(need, distress_of(user.vad))

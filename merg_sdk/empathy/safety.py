@@ -36,7 +36,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from merg_sdk.empathy.tables import DATA_DIR
+from merg_sdk.empathy.tables import DATA_DIR, load_strategies
 from merg_sdk.perception.encoder import BASES, SentenceEncoder, shared_encoder
 
 CATEGORIES = ("suicide", "self_harm", "abuse", "danger")
@@ -54,6 +54,15 @@ class _Category(BaseModel):
     unless: list[str] = []
 
 
+class _ReplyStrategies(BaseModel):
+    """The ESConv strategy each crisis reply carries out, by category."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    response: dict[str, str]
+    follow_up: dict[str, str]
+
+
 class _SafetyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +70,7 @@ class _SafetyFile(BaseModel):
     protective: list[str] = []
     response: dict[str, str]
     follow_up: dict[str, str] = {}
+    strategy: _ReplyStrategies
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,9 @@ class SafetyFlag:
     severity: str
     matched: str
     response: str
+    strategy: str
+    """What the response does in ESConv's terms (safety.yaml `strategy`), for `reply`,
+    `reasoning` and the strategy distribution."""
 
 
 class SafetyCheck(Protocol):
@@ -97,6 +110,8 @@ class _Table:
     protective: list[re.Pattern[str]]
     responses: dict[str, str]
     follow_ups: dict[str, str]
+    strategies: dict[str, str]
+    follow_up_strategies: dict[str, str]
 
 
 @cache
@@ -110,13 +125,30 @@ def _table() -> _Table:
     unknown = set(spec.follow_up) - set(spec.categories)
     if unknown:
         raise ValueError(f"safety.yaml has follow-ups for unknown categories {sorted(unknown)}")
+    known, strategy = set(load_strategies().strategies), spec.strategy
+    for kind, chosen in (("response", strategy.response), ("follow_up", strategy.follow_up)):
+        if set(chosen) != set(spec.categories):
+            raise ValueError(f"safety.yaml strategy.{kind} must name every category")
+        if set(chosen.values()) - known:
+            raise ValueError(f"safety.yaml strategy.{kind}: unknown {set(chosen.values()) - known}")
     rules = [
         (name, category.severity, re.compile(pattern), [re.compile(u) for u in category.unless])
         for name, category in spec.categories.items()
         for pattern in category.patterns
     ]
     follow_ups = spec.response | spec.follow_up  # a category without one repeats its response
-    return _Table(rules, [re.compile(p) for p in spec.protective], spec.response, follow_ups)
+    protective = [re.compile(p) for p in spec.protective]
+    return _Table(
+        rules, protective, spec.response, follow_ups, strategy.response, strategy.follow_up
+    )
+
+
+def crisis_flag(category: str, severity: str, matched: str) -> SafetyFlag:
+    """The flag for a first crisis turn: its category's response and that reply's strategy."""
+    table = _table()
+    return SafetyFlag(
+        category, severity, matched, table.responses[category], table.strategies[category]
+    )
 
 
 def normalise(text: str) -> str:
@@ -162,14 +194,19 @@ def check_safety(
     for category, severity, pattern, unless in table.rules:
         match = pattern.search(lowered)
         if match and not any(u.search(lowered) for u in unless):
-            flag = SafetyFlag(category, severity, match.group(0), table.responses[category])
+            flag = crisis_flag(category, severity, match.group(0))
             return as_follow_up(flag) if after_crisis else flag
     return None
 
 
 def as_follow_up(flag: SafetyFlag) -> SafetyFlag:
-    """The flag with its category's follow-up response instead of the first one."""
-    return replace(flag, response=_table().follow_ups[flag.category])
+    """The flag with its category's follow-up response (and its strategy) instead of the first."""
+    table = _table()
+    return replace(
+        flag,
+        response=table.follow_ups[flag.category],
+        strategy=table.follow_up_strategies[flag.category],
+    )
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\s*\n+\s*")
@@ -395,7 +432,6 @@ class SemanticSafety:
         self.vigilant_threshold = (
             self.model.vigilant_threshold if vigilant_threshold is None else vigilant_threshold
         )
-        self._responses = _table().responses
 
     @classmethod
     def load(
@@ -466,7 +502,7 @@ class SemanticSafety:
         """The classifier's category; severity 'high' for present intent or imminent
         danger, 'medium' for past or second-hand worries, unless given."""
         severity = severity or ("high" if reading.high >= 0.5 else "medium")
-        return SafetyFlag(reading.category, severity, matched, self._responses[reading.category])
+        return crisis_flag(reading.category, severity, matched)
 
 
 class ConversationSafety:
