@@ -130,7 +130,7 @@ def test_adapter_failure_at_run_time_uses_the_head(reader: TextAffect) -> None:
     assert state.distribution == plain.analyze(text).distribution
 
 
-@pytest.mark.slow("embeds ~4,000 sentences with mpnet (several minutes on one core)")
+@pytest.mark.slow("embeds ~5,200 sentences with mpnet (about ten minutes on one core)")
 def test_shipped_reader_is_what_train_py_writes(tmp_path: Path) -> None:
     _same_npz(tmp_path, "text_affect/train.py", ["--base", "mpnet"], ADAPTER_PATH)
 

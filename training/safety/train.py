@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from merg_sdk.empathy.evaluate import load_evaluation_set  # noqa: E402
 from merg_sdk.empathy.safety import (  # noqa: E402
     CATEGORIES,
     MODEL_PATH,
@@ -73,6 +74,9 @@ DEV_FILES = ("dev.yaml", "dev_fresh.yaml")
 #: that chooses the window threshold.
 CONVERSATIONS = "conversations.yaml"
 DEV_CONVERSATIONS = "dev_conversations.yaml"
+#: Conversations written from docs/labelling-guide.md in the evaluation sets' form (a
+#: crisis label per turn); the emotion reader's trainer reads them too. A group each.
+WRITTEN = HERE.parent / "conversations"
 #: Thresholds tried for the window and for turns after a crisis. Not below 0.4: under
 #: it a turn is far likelier safe than not, and nearly every later turn would get the
 #: crisis reply.
@@ -130,6 +134,10 @@ def hand_written() -> dict[str, list[Example]]:
     talks = conversations(CONVERSATIONS)
     if talks:
         groups["conversations"] = conversation_examples(talks)
+    for path in sorted(WRITTEN.glob("*.yaml")):
+        written = load_evaluation_set(path).conversations
+        labelled = [[(t.text, t.crisis) for t in c.turns] for c in written]
+        groups[path.stem] = conversation_examples(labelled)
     return groups
 
 
