@@ -6,7 +6,8 @@ with one guide-written file of training/conversations/ held out, and prints the 
 accuracy after each epoch. The frozen-embedding head (train.py) reads the same held-out
 files at 48-61% (55.4% pooled), so the figure says whether a fine-tuned reader is worth
 shipping. On 2026-12-07 (one thread, ~4.5 min per epoch): written_a 52.4% -> 55.8% ->
-58.7% over three epochs (the frozen mpnet head: 54%).
+58.7% over three epochs (the frozen mpnet head: 54%); written_e 49.3% -> 56.0% after
+four epochs, no better after six (the frozen head: 48%).
 
     HF_HUB_OFFLINE=1 .venv/bin/python training/text_affect/finetune_probe.py \\
         [--base minilm] [--hold-out written_a] [--epochs 3]
