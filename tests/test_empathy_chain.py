@@ -106,6 +106,8 @@ def test_a_crisis_reply_carries_the_strategy_its_response_carries_out() -> None:
     assert abuse.strategy == "Affirmation and Reassurance"
     assert "not your fault" in abuse.safety.response
     assert first.reasoning()["strategy"] == first.strategy
+    # the stage is the one the reply's strategy belongs to (strategies.yaml stage_fit)
+    assert (first.stage, later.stage, abuse.stage) == ("act", "explore", "comfort")
 
 
 def test_memory_keeps_facts_and_fits_its_budget() -> None:

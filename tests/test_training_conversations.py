@@ -59,10 +59,8 @@ def test_no_sentence_is_shared_with_a_held_out_set_a_dev_split_or_other_training
 
 
 def test_both_trainers_read_them() -> None:
-    emotion = training_script("text_affect/train.py")
-    read = [path for path, _ in emotion.training_files()]
-    assert set(WRITTEN) <= set(read)
-    by_emotion = {path: c for path, c in emotion.training_files()}
+    by_emotion = dict(training_script("text_affect/train.py").training_files())
+    assert set(WRITTEN) <= set(by_emotion)
     first = load_evaluation_set(WRITTEN[0]).conversations[0]
     assert by_emotion[WRITTEN[0]][0] == tuple((t.emotion, t.text) for t in first.turns)
     groups = training_script("safety/train.py").hand_written()

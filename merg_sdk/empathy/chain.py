@@ -18,7 +18,7 @@ from merg_sdk.empathy.openers import OpenerPicker
 from merg_sdk.empathy.persona import Persona
 from merg_sdk.empathy.safety import ConversationSafety, SafetyCheck, SafetyFlag, check_safety
 from merg_sdk.empathy.strategy import StrategySelector, distress_of
-from merg_sdk.empathy.tables import load_needs
+from merg_sdk.empathy.tables import load_needs, load_strategies
 from merg_sdk.perception.types import AffectState
 
 
@@ -90,9 +90,10 @@ class EmpathyChain:
                 "caring" if "caring" in self.persona.emotions else self.persona.resting_emotion
             )
             avatar = AvatarEmotion(emotion, 0.8, self.affect.name(self.affect.vad).vad)
+            fit = load_strategies().strategies[flag.strategy].stage_fit
             return ReplyPlan(
-                user, feeling, "safety", f"crisis language: {flag.matched!r}", "comfort",
-                flag.strategy, flag.response, avatar, flag,
+                user, feeling, "safety", f"crisis language: {flag.matched!r}",
+                max(fit, key=fit.__getitem__), flag.strategy, flag.response, avatar, flag,
             )  # fmt: skip
         need, why = infer_need(text, user.fine_emotion)
         choice = self.selector.choose(need, distress_of(user.vad))

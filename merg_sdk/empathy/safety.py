@@ -60,7 +60,7 @@ class _ReplyStrategies(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     response: dict[str, str]
-    follow_up: dict[str, str]
+    follow_up: dict[str, str] = {}
 
 
 class _SafetyFile(BaseModel):
@@ -104,14 +104,15 @@ CONTRACTIONS = (
 )
 
 
+Reply = tuple[str, str]  # what the avatar says, and the ESConv strategy that carries out
+
+
 @dataclass(frozen=True, slots=True)
 class _Table:
     rules: list[Rule]
     protective: list[re.Pattern[str]]
-    responses: dict[str, str]
-    follow_ups: dict[str, str]
-    strategies: dict[str, str]
-    follow_up_strategies: dict[str, str]
+    first: dict[str, Reply]
+    follow_up: dict[str, Reply]
 
 
 @cache
@@ -119,36 +120,29 @@ def _table() -> _Table:
     spec = _SafetyFile.model_validate(
         yaml.safe_load((DATA_DIR / "safety.yaml").read_text(encoding="utf-8"))
     )
-    missing = set(spec.categories) - set(spec.response)
-    if missing:
-        raise ValueError(f"safety.yaml has no response for {sorted(missing)}")
-    unknown = set(spec.follow_up) - set(spec.categories)
+    categories, strategy = set(spec.categories), spec.strategy
+    if set(spec.response) != categories or set(strategy.response) != categories:
+        raise ValueError("safety.yaml needs a response and its strategy for every category")
+    if set(spec.follow_up) - categories or set(strategy.follow_up) != set(spec.follow_up):
+        raise ValueError("safety.yaml needs a strategy for each follow-up, of a known category")
+    unknown = set(strategy.response.values()) | set(strategy.follow_up.values())
+    unknown -= set(load_strategies().strategies)
     if unknown:
-        raise ValueError(f"safety.yaml has follow-ups for unknown categories {sorted(unknown)}")
-    known, strategy = set(load_strategies().strategies), spec.strategy
-    for kind, chosen in (("response", strategy.response), ("follow_up", strategy.follow_up)):
-        if set(chosen) != set(spec.categories):
-            raise ValueError(f"safety.yaml strategy.{kind} must name every category")
-        if set(chosen.values()) - known:
-            raise ValueError(f"safety.yaml strategy.{kind}: unknown {set(chosen.values()) - known}")
+        raise ValueError(f"safety.yaml names unknown strategies {sorted(unknown)}")
     rules = [
         (name, category.severity, re.compile(pattern), [re.compile(u) for u in category.unless])
         for name, category in spec.categories.items()
         for pattern in category.patterns
     ]
-    follow_ups = spec.response | spec.follow_up  # a category without one repeats its response
-    protective = [re.compile(p) for p in spec.protective]
-    return _Table(
-        rules, protective, spec.response, follow_ups, strategy.response, strategy.follow_up
-    )
+    first = {c: (spec.response[c], strategy.response[c]) for c in categories}
+    # a category without a follow-up repeats its first reply, strategy and all
+    follow_up = first | {c: (spec.follow_up[c], strategy.follow_up[c]) for c in spec.follow_up}
+    return _Table(rules, [re.compile(p) for p in spec.protective], first, follow_up)
 
 
 def crisis_flag(category: str, severity: str, matched: str) -> SafetyFlag:
     """The flag for a first crisis turn: its category's response and that reply's strategy."""
-    table = _table()
-    return SafetyFlag(
-        category, severity, matched, table.responses[category], table.strategies[category]
-    )
+    return SafetyFlag(category, severity, matched, *_table().first[category])
 
 
 def normalise(text: str) -> str:
@@ -200,13 +194,9 @@ def check_safety(
 
 
 def as_follow_up(flag: SafetyFlag) -> SafetyFlag:
-    """The flag with its category's follow-up response (and its strategy) instead of the first."""
-    table = _table()
-    return replace(
-        flag,
-        response=table.follow_ups[flag.category],
-        strategy=table.follow_up_strategies[flag.category],
-    )
+    """The flag with its category's follow-up reply (text and strategy) instead of the first."""
+    response, strategy = _table().follow_up[flag.category]
+    return replace(flag, response=response, strategy=strategy)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\s*\n+\s*")
