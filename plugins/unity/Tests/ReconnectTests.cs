@@ -40,8 +40,9 @@ namespace Merg.Tests
                 Assert.That(session.Sid, Is.Not.EqualTo(firstSid));
                 Assert.That(session.State, Is.EqualTo(SessionState.Open));
                 Assert.That(recorder.Client.Reconnects, Is.GreaterThanOrEqualTo(1));
-                Assert.That(recorder.Events.Any(e => e.Kind == MergEventKind.Connected && e.Detail == "reconnected"));
-                Assert.That(recorder.Events.Any(e => e.Kind == MergEventKind.Error && e.Error.Code == ErrorCodes.ClientSessionReopened));
+                // posted with SessionReopened, but perhaps dispatched in the next pump
+                recorder.WaitFor(MergEventKind.Connected, e => e.Detail == "reconnected", 5000);
+                recorder.WaitFor(MergEventKind.Error, e => e.Error.Code == ErrorCodes.ClientSessionReopened, 5000);
                 Assert.That(recorder.Events.Count(e => e.Kind == MergEventKind.Error && e.Error.Code == ErrorCodes.UnknownSession), Is.EqualTo(0),
                     "the failed resume is handled, not reported");
 
