@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from merg_sdk.perception import MOTION_EMOTIONS, TextAffect
+from merg_sdk.perception.emotion_adapter import EmotionAdapter
 from merg_sdk.perception.head import PrototypeHead
 from merg_sdk.perception.text_affect import Settings
 
@@ -46,19 +47,31 @@ _LEXICON_WEIGHTS = (
     "neutral_penalty",
     "lexicon_vad_share",
 )
-#: name -> (settings, whether the trained motion head is used)
+#: name -> (settings, which trained readers join: "all" (the mpnet head and the tuned
+#: pair reader), "head" (the mpnet head alone), "frozen" (the frozen-MiniLM head), "none")
 ABLATIONS = {
-    "full": (Settings(), True),
-    "no trained head": (Settings(), False),
-    "embedding only": (Settings(**dict.fromkeys(_LEXICON_WEIGHTS, 0.0)), False),
-    "lexicon only": (Settings(temperature=1e9), False),
+    "full": (Settings(), "all"),
+    "no tuned reader": (Settings(), "head"),
+    "frozen MiniLM head": (Settings(), "frozen"),
+    "no trained head": (Settings(), "none"),
+    "embedding only": (Settings(**dict.fromkeys(_LEXICON_WEIGHTS, 0.0)), "none"),
+    "lexicon only": (Settings(temperature=1e9), "none"),
 }
 
 
-def with_settings(reader: TextAffect, settings: Settings, trained: bool = True) -> TextAffect:
-    classifier = reader.classifier if trained else None
+def with_settings(reader: TextAffect, settings: Settings, trained: str = "all") -> TextAffect:
+    classifier = reader.classifier if trained != "none" else None
+    adapter = reader.adapter if trained in ("all", "head") else None
+    if adapter is not None and trained == "head":
+        adapter = EmotionAdapter(adapter.encoder, adapter.head)
     return TextAffect(
-        reader.encoder, reader.prototypes, reader.lexicon, reader.head, settings, classifier
+        reader.encoder,
+        reader.prototypes,
+        reader.lexicon,
+        reader.head,
+        settings,
+        classifier,
+        adapter,
     )
 
 
@@ -150,6 +163,8 @@ def leave_one_out(reader: TextAffect, settings: Settings) -> tuple[float, float]
 def timing(reader: TextAffect, texts: list[str]) -> tuple[float, float]:
     """Median and 95th-percentile ms per sentence, cache cleared (every text is new)."""
     reader.encoder.clear_cache()
+    if reader.adapter is not None:
+        reader.adapter.encoder.clear_cache()
     spent = []
     for text in texts:
         started = time.perf_counter()

@@ -75,14 +75,14 @@ def test_each_file_says_how_it_was_written(path: Path) -> None:
     assert head.startswith("#") and "labelling-guide" in head
 
 
-def test_the_fine_tuning_probe_holds_a_written_file_out_and_reads_pairs() -> None:
-    probe = training_script("text_affect/finetune_probe.py")
-    train, test = probe.pairs(WRITTEN[0].stem)
+def test_the_tuned_reader_trainer_holds_a_written_file_out_and_reads_pairs() -> None:
+    trainer = training_script("text_affect/train_reader.py")
+    train, test = trainer.pairs(WRITTEN[0].stem)
     held = load_evaluation_set(WRITTEN[0]).turns()
     assert [t[1] for t in test] == [t.text for t in held]
     assert not {t[1] for t in train} & {t.text for t in held}
     assert test[0][0] == "" and test[1][0] == held[0].text  # the turn before, as context
-    reader = probe.Reader(probe.BASES["minilm"]())
+    reader = trainer.Reader(rank=2)
     assert reader(test[:2]).shape == (2, len(MOTION_EMOTIONS))
     with pytest.raises(SystemExit, match="no training file"):
-        probe.pairs("nonexistent")
+        trainer.pairs("nonexistent")

@@ -14,9 +14,11 @@ still choose the fine emotion inside the motion emotion it picks, and negation
 stays the lexicon's call. The emotion reader (emotion_adapter.py) replaces that head
 when its file and mpnet's wheels are there: all-mpnet-base-v2 embeds the turn and its
 context turns (perception/data/emotion_adapter.npz), because the frozen MiniLM
-generalised worse to other people's writing. One sentence
-costs one MiniLM pass (~12 ms on one core) and one mpnet pass (~75 ms), plus
-microseconds of rules and one small matrix product.
+generalised worse to other people's writing; a MiniLM tuned on (previous turn, turn)
+pairs (tuned_reader.py) reads beside that head and their log-probabilities are mixed.
+One sentence costs one MiniLM pass (~12 ms on one core), one mpnet pass (~75 ms) and
+one tuned-MiniLM pass over two short pairs, plus microseconds of rules and one small
+matrix product.
 
     reader = TextAffect.load()   # ~1-2 s: model plus ~340 prototype embeddings
     reader.warm_up()
@@ -141,6 +143,7 @@ class TextAffect:
         use_classifier: bool = True,
         adapter_path: Path | None = None,
         use_adapter: bool = True,
+        use_tuned: bool = True,
     ) -> TextAffect:
         """Load the model from the installed wheel and embed the prototypes once.
 
@@ -152,7 +155,8 @@ class TextAffect:
         `use_classifier` is False (training and ablations read without it). The emotion
         reader (`adapter_path`, else emotion_adapter.npz) replaces that head when both
         `use_classifier` and `use_adapter` hold; a missing or unreadable file, or missing
-        mpnet wheels, fall back to the head.
+        mpnet wheels, fall back to the head. The tuned pair reader (tuned_reader.py) joins
+        the emotion reader unless `use_tuned` is False.
         """
         started = time.perf_counter()
         prototypes = load_prototypes(prototypes_path)
@@ -165,7 +169,7 @@ class TextAffect:
         adapter = None
         if use_classifier and use_adapter:
             try:
-                adapter = EmotionAdapter.load(adapter_path)
+                adapter = EmotionAdapter.load(adapter_path, use_tuned=use_tuned)
             except MissingModel as missing:
                 log.warning("emotion reader skipped, the frozen-MiniLM head reads: %s", missing)
             except Exception:  # a broken file must not stop the reader: keep the head
@@ -305,6 +309,14 @@ class TextAffect:
         for hit in seen.found.hits:
             if hit.negated and hit.group != GENERAL:
                 logp[:, self._motion_of_group[hit.group]] -= self.settings.negated_penalty
+        tuned = self.adapter.tuned if self.adapter is not None else None
+        if tuned is not None and head is self.adapter.head:
+            try:
+                previous = seen.recent[0][:MAX_CHARS] if seen.recent else ""
+                read = tuned.log_probs([(previous, text), ("", text)])
+                logp = (1.0 - tuned.weight) * logp + tuned.weight * read
+            except Exception:
+                log.exception("tuned emotion reader failed; the head reads alone")
         return _softmax(logp[0]), int(logp[1].argmax())
 
     def _lexicon_logits(self, found: Scan) -> np.ndarray:

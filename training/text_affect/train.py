@@ -373,6 +373,11 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="print the estimates of Choice")
     parser.add_argument("--base", choices=sorted(BASES), default="minilm")
     parser.add_argument("--out", type=Path, help="default: the runtime's file for the base")
+    parser.add_argument(
+        "--dump-files",
+        type=Path,
+        help="write the leave-one-file-out log-probs of Choice (npz) to weigh other readers",
+    )
     args = parser.parse_args()
     out = args.out or (HEAD_PATH if args.base == "minilm" else ADAPTER_PATH)
     torch.set_num_threads(1)  # one thread: the same sums in the same order, every run
@@ -428,6 +433,15 @@ def main() -> None:
         if "written" in (scores := accuracies(logps, choice.mix)):
             print(f"written: acc {scores['written']:5.1%} (leave one guide-written file out)")
 
+    if args.dump_files:
+        lp = out_of_fold(utter, protos, choice, utter.source)
+        np.savez(
+            args.dump_files,
+            logp=lp + choice.mix * utter.prior + utter.offset,
+            y=utter.y,
+            source=utter.source,
+            files=np.array([p.stem for p in paths]),
+        )
     model = fit_choice(join(utter, protos), choice)
     for k, dev in enumerate(devs):
         print(report(f"dev{k}", dev.y, read(log_probs(model, dev), dev, choice.mix)))
