@@ -40,17 +40,21 @@ def reader() -> Iterator[TextAffect]:
     yield loaded
 
 
-def test_the_trainer_writes_a_folder_the_runtime_loads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("base", ["minilm", "mpnet"])
+def test_the_trainer_writes_a_folder_the_runtime_loads(tmp_path: Path, base: str) -> None:
     train_reader = training_script("text_affect/train_reader.py")
     out = tmp_path / "reader"
-    argv = ["--limit", "64", "--epochs", "1", "--threads", "1", "--out", str(out)]
+    argv = ["--limit", "64", "--epochs", "1", "--threads", "1", "--out", str(out), "--base", base]
     with mock.patch("sys.argv", ["train_reader.py", *argv]):
         train_reader.main()
     meta = json.loads((out / "reader.json").read_text())
     assert meta["classes"] == list(MOTION_EMOTIONS) and meta["training_turns"] == 64
-    assert (out / "adapter_model.safetensors").stat().st_size < 4_000_000
+    assert meta["base"] == base
+    limit = {"minilm": 4_000_000, "mpnet": 12_000_000}[base]  # rank-16 deltas, float32
+    assert (out / "adapter_model.safetensors").stat().st_size < limit
     made = TunedReader.load(out)
     assert made is not None and made.weight == train_reader.WEIGHT
+    assert made._head.shape[0] == {"minilm": 384, "mpnet": 768}[base]
     logp = made.log_probs([("", "I lost my keys again."), ("It rained.", "Fine.")])
     assert logp.shape == (2, len(MOTION_EMOTIONS)) and np.isfinite(logp).all()
     np.testing.assert_allclose(np.exp(logp).sum(axis=1), 1.0, atol=1e-5)
@@ -60,6 +64,10 @@ def test_a_missing_folder_is_none_and_a_broken_one_raises(tmp_path: Path) -> Non
     assert TunedReader.load(tmp_path / "none") is None
     (tmp_path / "reader.json").write_text(json.dumps({"classes": ["sad"], "weight": 0.5}))
     with pytest.raises(ValueError, match="classes"):
+        TunedReader.load(tmp_path)
+    meta = {"classes": list(MOTION_EMOTIONS), "weight": 0.5, "base": "gpt"}
+    (tmp_path / "reader.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="unknown base"):
         TunedReader.load(tmp_path)
 
 

