@@ -18,9 +18,9 @@ Two modes:
 
 Seeded (torch and the shuffle); on two threads a rerun matches to float rounding.
 `--base mpnet` tunes all-mpnet-base-v2 (from its wheels) instead of MiniLM: on
-2026-12-07, with `written_a` held out, one epoch of three read 64.4% alone (the tuned
-MiniLM after five epochs: 59.1%; the frozen mpnet head: 54.3%), at about 20 minutes an
-epoch on one busy core. Not shipped yet (docs/empathy.md).
+2026-12-07, with `written_a` held out, one and two epochs of three read 64.4% and 65.4%
+alone (the tuned MiniLM after five epochs: 59.1%; the frozen mpnet head: 54.3%), at 20-30
+minutes an epoch on one busy core. Not shipped yet (docs/empathy.md).
 
     HF_HUB_OFFLINE=1 .venv/bin/python training/text_affect/train_reader.py \\
         [--hold-out written_a --frozen /tmp/mpnet_files.npz] [--epochs 5] [--lora 16] \\
