@@ -60,6 +60,25 @@ def test_the_trainer_writes_a_folder_the_runtime_loads(tmp_path: Path, base: str
     np.testing.assert_allclose(np.exp(logp).sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_the_runtime_reads_as_the_trainer_did(tmp_path: Path) -> None:
+    """Deltas merged at load, the head transposed, the same pooling and truncation: the
+    loaded reader's log-probs are the trained module's, for pairs with and without context."""
+    import torch
+
+    train_reader = training_script("text_affect/train_reader.py")
+    torch.manual_seed(1)
+    trained = train_reader.Reader(rank=4)
+    for name, weight in trained.encoder.named_parameters():
+        if "lora_B" in name:  # PEFT starts B at zero: give the deltas something to merge
+            torch.nn.init.normal_(weight, std=0.05)
+    train_reader.save(trained, tmp_path, 0.3, 1, 0)
+    items = [("", "I lost my keys again.", 0), ("It rained all week.", "Fine. " * 80, 0)]
+    loaded = TunedReader.load(tmp_path)
+    assert loaded is not None and loaded.weight == 0.3
+    expected = train_reader.log_probs(trained, items)
+    np.testing.assert_allclose(loaded.log_probs([i[:2] for i in items]), expected, atol=1e-4)
+
+
 def test_a_missing_folder_is_none_and_a_broken_one_raises(tmp_path: Path) -> None:
     assert TunedReader.load(tmp_path / "none") is None
     (tmp_path / "reader.json").write_text(json.dumps({"classes": ["sad"], "weight": 0.5}))
@@ -96,6 +115,11 @@ def test_analyze_mixes_the_tuned_reader_with_the_head(reader: TextAffect) -> Non
     assert mixed != [alone.analyze(t).distribution for t in texts]
     for text, emotion in CLEAR.items():
         assert reader.analyze(text).emotion == emotion
+    # one pair without context turns; with them, also the turn alone (the CONTEXT cue)
+    with mock.patch.object(adapter.tuned, "log_probs", wraps=adapter.tuned.log_probs) as spy:
+        reader.analyze("I'm fine, I guess.")
+        reader.analyze("I'm fine, I guess.", ["My cat is at the vet."])
+    assert [len(call.args[0]) for call in spy.call_args_list] == [1, 2]
     with mock.patch.object(adapter.tuned, "log_probs", side_effect=RuntimeError("boom")):
         failed = reader.analyze(texts[-1])
     assert failed.distribution == alone.analyze(texts[-1]).distribution
@@ -120,10 +144,9 @@ def test_the_shipped_reader_is_what_train_reader_writes(tmp_path: Path, tuned: T
     made = TunedReader.load(out)
     assert made is not None
     items = [
-        (conversation[i - 1][1] if i else "", text)
+        pair[:2]
         for path in train_reader.DEV_PATHS
-        for conversation in load_utterances(path)
-        for i, (_, text) in enumerate(conversation)
+        for pair in train_reader.conversation_pairs(load_utterances(path))
     ]
     shipped, retrained = tuned.log_probs(items), made.log_probs(items)
     assert (shipped.argmax(1) == retrained.argmax(1)).mean() >= 0.9

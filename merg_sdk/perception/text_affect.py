@@ -17,7 +17,8 @@ context turns (perception/data/emotion_adapter.npz), because the frozen MiniLM
 generalised worse to other people's writing; a MiniLM tuned on (previous turn, turn)
 pairs (tuned_reader.py) reads beside that head and their log-probabilities are mixed.
 One sentence costs one MiniLM pass (~12 ms on one core), one mpnet pass (~75 ms) and
-one tuned-MiniLM pass over two short pairs, plus microseconds of rules and one small
+one tuned-MiniLM pass (~12 ms; ~20 ms for the batch of two once there are context
+turns), plus microseconds of rules and one small
 matrix product.
 
     reader = TextAffect.load()   # ~1-2 s: model plus ~340 prototype embeddings
@@ -312,8 +313,10 @@ class TextAffect:
         tuned = self.adapter.tuned if self.adapter is not None else None
         if tuned is not None and head is self.adapter.head:
             try:
+                # the second row (read without context) matters only when there is context
                 previous = seen.recent[0][:MAX_CHARS] if seen.recent else ""
-                read = tuned.log_probs([(previous, text), ("", text)])
+                pairs = [(previous, text), ("", text)] if previous else [("", text)]
+                read = tuned.log_probs(pairs)
                 logp = (1.0 - tuned.weight) * logp + tuned.weight * read
             except Exception:
                 log.exception("tuned emotion reader failed; the head reads alone")

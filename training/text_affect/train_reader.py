@@ -35,6 +35,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -48,8 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train import DEV_PATHS, training_files
 
 from merg_sdk.perception.encoder import BASES
-from merg_sdk.perception.tables import load_utterances
-from merg_sdk.perception.tuned_reader import MAX_TOKENS, READER_DIR
+from merg_sdk.perception.tables import Conversation, load_utterances
+from merg_sdk.perception.tuned_reader import READER_DIR, pool_pairs
 from merg_sdk.perception.types import MOTION_EMOTIONS
 
 Pair = tuple[str, str, int]  # previous user turn, this turn, emotion index
@@ -65,18 +66,22 @@ TARGETS = {"minilm": ["query", "key", "value", "dense"], "mpnet": ["q", "k", "v"
 WEIGHTS = (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0)
 
 
+def conversation_pairs(conversations: Sequence[Conversation]) -> list[Pair]:
+    """Each non-empty turn (train.py skips empty ones too) with the turn before it."""
+    return [
+        (conversation[i - 1][1] if i else "", text, MOTION_EMOTIONS.index(emotion))
+        for conversation in conversations
+        for i, (emotion, text) in enumerate(conversation)
+        if text.strip()
+    ]
+
+
 def pairs(hold_out: str | None) -> tuple[list[Pair], list[Pair]]:
     """(training pairs, held-out pairs) in training_files() order."""
     train: list[Pair] = []
     test: list[Pair] = []
     for path, conversations in training_files():
-        for conversation in conversations:
-            for i, (emotion, text) in enumerate(conversation):
-                if not text.strip():
-                    continue  # train.py skips empty turns too
-                before = conversation[i - 1][1] if i else ""
-                item = (before, text, MOTION_EMOTIONS.index(emotion))
-                (test if path.stem == hold_out else train).append(item)
+        (test if path.stem == hold_out else train).extend(conversation_pairs(conversations))
     if hold_out and not test:
         raise SystemExit(f"no training file is called {hold_out!r}")
     return train, test
@@ -100,17 +105,7 @@ class Reader(torch.nn.Module):
         self.head = torch.nn.Linear(encoder.config.hidden_size, len(MOTION_EMOTIONS))
 
     def forward(self, batch: list[Pair]) -> torch.Tensor:
-        x = self.tokenizer(
-            [b[0] for b in batch],
-            [b[1] for b in batch],
-            padding=True,
-            truncation=True,
-            max_length=MAX_TOKENS,
-            return_tensors="pt",
-        )
-        hidden = self.encoder(**x).last_hidden_state
-        mask = x["attention_mask"].unsqueeze(-1).float()
-        return self.head((hidden * mask).sum(1) / mask.sum(1))
+        return self.head(pool_pairs(self.tokenizer, self.encoder, [b[:2] for b in batch]))
 
 
 def log_probs(reader: Reader, items: list[Pair]) -> np.ndarray:
@@ -223,11 +218,7 @@ def main() -> None:
         save(reader, args.out, WEIGHT, args.epochs, len(train))
         print(f"wrote {args.out}")
         for path in DEV_PATHS:  # written apart from the training files, never trained on
-            dev = [
-                (conversation[i - 1][1] if i else "", text, MOTION_EMOTIONS.index(emotion))
-                for conversation in load_utterances(path)
-                for i, (emotion, text) in enumerate(conversation)
-            ]
+            dev = conversation_pairs(load_utterances(path))
             read = log_probs(reader, dev).argmax(1)
             right = (read == np.array([d[2] for d in dev])).mean()
             print(f"{path.name}: tuned reader alone {right:.1%} ({len(dev)} turns)")
